@@ -1,0 +1,33 @@
+"""Table schemas: one YAML file per table in ``data_schemas/``, the single source of truth.
+
+From each schema vbhc derives the Arrow schema used to write Parquet
+(:meth:`TableSchema.arrow_schema`), the pandera schema used to validate DataFrames
+(:meth:`TableSchema.pandera_schema`) and the Markdown data dictionary
+(:func:`data_dictionary`).
+
+>>> from vbhc.schemas import load_schema
+>>> load_schema("patients").primary_key
+['person_id']
+"""
+
+from vbhc.schemas._markdown import data_dictionary
+from vbhc.schemas._model import (
+    ColumnSpec,
+    ForeignKey,
+    TableRule,
+    TableSchema,
+    list_schemas,
+    load_schema,
+    load_schemas,
+)
+
+__all__ = [
+    "ColumnSpec",
+    "ForeignKey",
+    "TableRule",
+    "TableSchema",
+    "data_dictionary",
+    "list_schemas",
+    "load_schema",
+    "load_schemas",
+]
