@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from vbhc.cli import app
+from vbhc.core import ConfigError, VbhcError
+from vbhc.pipeline import load_pipeline, plan_steps, run_pipeline
+from vbhc.pipeline._runner import step_argv
+
+DEF = """
+name: t
+description: test pipeline
+params: {raw: data/raw}
+steps:
+  - {name: one, command: schemas, args: {markdown: true, out: "{out}/dict.md"}}
+  - {name: two, command: [schemas], args: {out: "{out}/{raw}.txt"}}
+  - {name: three, command: schemas, args: {markdown: false}}
+"""
+
+
+@pytest.fixture
+def spec_file(tmp_path):
+    p = tmp_path / "p.yaml"
+    p.write_text(DEF)
+    return p
+
+
+def test_argv_fills_placeholders_and_flags(spec_file):
+    spec = load_pipeline(spec_file)
+    params = {**spec.params, "out": "o"}
+    assert step_argv(spec.steps[0], params) == ["schemas", "--markdown", "--out", "o/dict.md"]
+    assert step_argv(spec.steps[1], params) == ["schemas", "--out", "o/data/raw.txt"]
+    assert step_argv(spec.steps[2], params) == ["schemas"]
+
+
+def test_unknown_placeholder_is_named(tmp_path):
+    p = tmp_path / "p.yaml"
+    p.write_text(DEF.replace("{raw}.txt", "{nope}.txt"))
+    spec = load_pipeline(p)
+    with pytest.raises(ConfigError, match=r"steps\.two\.args\.out: unknown placeholder \{nope\}"):
+        step_argv(spec.steps[1], {**spec.params, "out": "o"}, source=str(p))
+
+
+def test_plan_selects_steps(spec_file):
+    spec = load_pipeline(spec_file)
+    assert [s.name for s in plan_steps(spec, start="two")] == ["two", "three"]
+    assert [s.name for s in plan_steps(spec, stop="two")] == ["one", "two"]
+    assert [s.name for s in plan_steps(spec, only=["three"])] == ["three"]
+    with pytest.raises(ConfigError, match="has no step 'four'"):
+        plan_steps(spec, only=["four"])
+
+
+def test_duplicate_step_names_rejected(tmp_path):
+    p = tmp_path / "p.yaml"
+    p.write_text(DEF.replace("name: two", "name: one"))
+    with pytest.raises(ConfigError, match="repeated"):
+        load_pipeline(p)
+
+
+def test_failure_stops_run_and_is_recorded(spec_file, tmp_path):
+    spec = load_pipeline(spec_file)
+    seen = []
+
+    def invoke(argv):
+        seen.append(argv[0])
+        if len(seen) == 2:
+            raise VbhcError("step broke")
+
+    with pytest.raises(VbhcError):
+        run_pipeline(spec, tmp_path / "out", invoke=invoke)
+    manifest = json.loads((tmp_path / "out" / "run.json").read_text())
+    assert manifest["status"] == "failed"
+    assert [s["status"] for s in manifest["steps"]] == ["ok", "failed"]
+    assert manifest["steps"][1]["error"] == "step broke"
+    assert len(seen) == 2
+
+
+def test_cli_runs_real_commands(spec_file, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(spec_file), "--out", str(out), "--param", "raw=x"])
+    assert result.exit_code == 0, result.output
+    assert "# vbhc data dictionary" in (out / "dict.md").read_text()
+    assert "patients" in (out / "x.txt").read_text()
+    manifest = json.loads((out / "run.json").read_text())
+    assert manifest["status"] == "ok" and len(manifest["steps"]) == 3
+
+
+def test_cli_bad_option_in_step_is_one_line_error(tmp_path):
+    p = tmp_path / "p.yaml"
+    p.write_text("name: t\ndescription: d\nsteps:\n  - {name: a, command: schemas, args: {nonsense: 1}}\n")
+    result = CliRunner().invoke(app, ["run", str(p), "--out", str(tmp_path / "o")])
+    assert result.exit_code != 0
+    assert isinstance(result.exception, ConfigError)
+    assert "No such option" in str(result.exception)
