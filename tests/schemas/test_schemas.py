@@ -84,3 +84,140 @@ def test_data_dictionary_lists_every_table_and_column():
         assert f"### `{s.table}`" in md
         for c in s.columns:
             assert f"`{c.name}`" in md
+
+
+def _failed_checks(schema, df) -> dict[str, list[int]]:
+    """Rule name -> sorted failing row labels from pandera's lazy failure cases."""
+    try:
+        schema.validate(df, lazy=True)
+    except pandera.errors.SchemaErrors as err:
+        fc = err.failure_cases.dropna(subset=["index"])
+        return {k: sorted({int(i) for i in g["index"]}) for k, g in fc.groupby("check")}
+    return {}
+
+
+def _contacts_frame() -> pd.DataFrame:
+    start = pd.to_datetime(["2020-01-01 08:00", "2020-01-05 08:00", "2031-01-01 08:00"])
+    end = pd.to_datetime(["2020-01-02 10:00", "2020-01-04 10:00", "2031-01-02 08:00"])
+    return pd.DataFrame(
+        {
+            "contact_id": pd.Series(["c1", "c2", "c3"], dtype="str"),
+            "person_id": pd.Series(["p1", "p1", "p2"], dtype="str"),
+            "hospital_id": pd.Series(["8001", "8001", "800X"], dtype="str"),
+            "department_id": pd.Series(["8001011", "8001011", "800X011"], dtype="str"),
+            "contact_type": pd.Series(["inpatient", "outpatient", "ward"], dtype="str"),
+            "start_time": start.astype("datetime64[us]"),
+            "end_time": end.astype("datetime64[us]"),
+            "is_acute": pd.array([False, True, False], dtype="boolean"),
+            "primary_diagnosis": pd.Series(["DM161", "DM17", "M161"], dtype="str"),
+        }
+    )
+
+
+def test_row_rules_and_column_checks_name_their_rule():
+    schema = load_schema("contacts")
+    frame = _contacts_frame()
+    failed = _failed_checks(schema.pandera_schema(extract_date="2020-12-31"), frame)
+    assert failed == {
+        "end_not_before_start": [1],
+        "not_in_future": [2],
+        "allowed:contact_type": [2],
+        "pattern:primary_diagnosis": [2],
+    }
+    # Without an extract date the future check is left out; rules=False drops row rules.
+    assert "not_in_future" not in _failed_checks(schema.pandera_schema(), frame)
+    assert set(_failed_checks(schema.pandera_schema(rules=False), frame)) == {
+        "allowed:contact_type",
+        "pattern:primary_diagnosis",
+    }
+
+
+def test_keys_false_leaves_uniqueness_to_the_caller():
+    frame = _contacts_frame().iloc[[0, 0]].reset_index(drop=True)
+    schema = load_schema("contacts")
+    assert _failed_checks(schema.pandera_schema(), frame) != {}
+    assert _failed_checks(schema.pandera_schema(keys=False), frame) == {}
+
+
+def test_range_by_allowed_by_and_row_condition(tmp_path):
+    (tmp_path / "t.yaml").write_text(
+        """
+table: t
+description: d
+source: s
+layer: raw
+columns:
+  - {name: instrument, type: string, description: x}
+  - {name: item, type: string, description: x}
+  - {name: answer, type: float64, nullable: true, description: x}
+  - {name: week, type: int32, nullable: true, description: x}
+rules:
+  - name: answer_scale
+    kind: range_by
+    columns: [answer]
+    by: instrument
+    ranges: {A: {min: 1, max: 5, integer: true}, B: {min: 0, max: 100}}
+    description: scale
+  - name: item_known
+    kind: allowed_by
+    columns: [item]
+    by: instrument
+    allowed: {A: [MO, SC]}
+    description: items
+  - name: week_ok
+    kind: row_condition
+    columns: [week]
+    condition: "(week % 100 >= 1) & (week % 100 <= 53)"
+    description: week
+"""
+    )
+    schema = load_schema("t", tmp_path).pandera_schema()
+    frame = pd.DataFrame(
+        {
+            "instrument": pd.Series(["A", "A", "A", "B", "B", "C", "A"], dtype="str"),
+            "item": pd.Series(["MO", "XX", "SC", "VAS", "XX", "ZZ", "MO"], dtype="str"),
+            "answer": [3.0, 2.0, 2.5, 99.5, 101.0, 1e6, None],
+            "week": pd.array([201601, 201654, None, 201653, 201600, 201601, 201601], dtype="Int32"),
+        }
+    )
+    assert _failed_checks(schema, frame) == {
+        "answer_scale": [2, 4],  # 2.5 is not a whole level; 101 above B's scale; C unconstrained
+        "item_known": [1],  # only A's items are listed
+        "week_ok": [1, 4],  # missing week passes (nullability is the column's business)
+    }
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("{name: r, kind: column_order, columns: [a], description: x}", "needs exactly 2 column"),
+        ("{name: r, kind: not_in_future, columns: [a], by: b, description: x}", "'by' does not apply"),
+        ("{name: r, kind: range_by, columns: [a], by: b, description: x}", "needs 'ranges'"),
+        ("{name: r, kind: allowed_by, columns: [a], by: nope, allowed: {x: [1]}, description: x}", "column 'nope'"),
+        ("{name: Bad-Name, kind: unique, columns: [a], description: x}", "rules.0.name"),
+    ],
+)
+def test_rule_fields_must_fit_their_kind(tmp_path, rule, message):
+    (tmp_path / "t.yaml").write_text(
+        "table: t\ndescription: d\nsource: s\nlayer: raw\n"
+        "columns:\n  - {name: a, type: string, description: x}\n  - {name: b, type: string, description: x}\n"
+        f"rules:\n  - {rule}\n"
+    )
+    with pytest.raises(ConfigError, match=message):
+        load_schema("t", tmp_path)
+
+
+def test_rule_names_are_unique_within_a_table(tmp_path):
+    rule = "{name: r, kind: unique, columns: [a], description: x}"
+    (tmp_path / "t.yaml").write_text(
+        "table: t\ndescription: d\nsource: s\nlayer: raw\ncolumns:\n  - {name: a, type: string, description: x}\n"
+        f"rules:\n  - {rule}\n  - {rule}\n"
+    )
+    with pytest.raises(ConfigError, match="duplicate rule names"):
+        load_schema("t", tmp_path)
+
+
+def test_data_dictionary_explains_rules():
+    md = data_dictionary(load_schemas())
+    assert "`start_time` <= `end_time` where both are present" in md
+    assert "OHS 0–4 (whole numbers)" in md

@@ -12,20 +12,26 @@ From each schema vbhc derives the Arrow schema used to write Parquet
 
 from vbhc.schemas._markdown import data_dictionary
 from vbhc.schemas._model import (
+    ROW_RULE_KINDS,
     ColumnSpec,
     ForeignKey,
     TableRule,
     TableSchema,
+    ValueRange,
+    column_rule_name,
     list_schemas,
     load_schema,
     load_schemas,
 )
 
 __all__ = [
+    "ROW_RULE_KINDS",
     "ColumnSpec",
     "ForeignKey",
     "TableRule",
     "TableSchema",
+    "ValueRange",
+    "column_rule_name",
     "data_dictionary",
     "list_schemas",
     "load_schema",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vbhc.schemas._model import ColumnSpec, TableSchema
+from vbhc.schemas._model import ColumnSpec, TableRule, TableSchema
 
 _LAYER_ORDER = ["raw", "reference", "truth", "derived", "output"]
 _LAYER_TITLE = {
@@ -33,6 +33,29 @@ def _rule_text(c: ColumnSpec) -> str:
     if c.unique:
         parts.append("unique")
     return "; ".join(parts)
+
+
+def rule_detail(rule: TableRule) -> str:
+    """What a table rule checks, in one line (e.g. ``start_time <= end_time``)."""
+    cols = ", ".join(f"`{c}`" for c in rule.columns)
+    if rule.kind == "column_order":
+        return f"`{rule.columns[0]}` <= `{rule.columns[1]}` where both are present."
+    if rule.kind == "not_after_reference":
+        key = ", ".join(rule.key or [])
+        return f"{cols} not after `{rule.table}.{rule.reference_column}` (same {key}; compared as dates)."
+    if rule.kind == "not_in_future":
+        return f"{cols} not after the extract date (compared as dates)."
+    if rule.kind == "unique":
+        return f"{cols} together are unique; later duplicates are rejected."
+    if rule.kind == "range_by":
+        parts = [
+            f"{k} {r.min:g}–{r.max:g}{' (whole numbers)' if r.integer else ''}" for k, r in (rule.ranges or {}).items()
+        ]
+        return f"`{rule.columns[0]}` by `{rule.by}`: " + "; ".join(parts) + "."
+    if rule.kind == "allowed_by":
+        parts = [f"{k}: {', '.join(map(str, v))}" for k, v in (rule.allowed or {}).items()]
+        return f"`{rule.columns[0]}` by `{rule.by}`: " + "; ".join(parts) + "."
+    return f"`{rule.condition}`."
 
 
 def table_markdown(schema: TableSchema) -> str:
@@ -66,7 +89,7 @@ def table_markdown(schema: TableSchema) -> str:
         )
     if schema.rules:
         lines += ["", "*Rules:*", ""]
-        lines += [f"- `{r.name}` ({r.kind}): {r.description.strip()}" for r in schema.rules]
+        lines += [f"- `{r.name}` ({r.kind}): {r.description.strip()} {_cell(rule_detail(r))}".rstrip() for r in schema.rules]
     lines.append("")
     return "\n".join(lines)
 

@@ -96,26 +96,118 @@ class ForeignKey(_Strict):
     references: list[str]
 
 
+class ValueRange(_Strict):
+    """An inclusive range of a numeric answer, optionally whole numbers only."""
+
+    min: float
+    max: float
+    integer: bool = Field(default=False, description="only whole numbers are allowed")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ValueRange:
+        if self.min > self.max:
+            raise ValueError(f"min {self.min} is above max {self.max}")
+        return self
+
+
+RuleKind = Literal[
+    "column_order",
+    "not_after_reference",
+    "not_in_future",
+    "unique",
+    "range_by",
+    "allowed_by",
+    "row_condition",
+]
+
+# Rules decided within one row (pandera DataFrame-level checks) versus rules that need
+# other rows or tables (checked with DuckDB by vbhc.validate).
+ROW_RULE_KINDS = frozenset({"column_order", "not_in_future", "range_by", "allowed_by", "row_condition"})
+
+# What each kind needs besides ``columns``: (required fields, number of columns or None for >= 1).
+_RULE_FIELDS: dict[str, tuple[frozenset[str], int | None]] = {
+    "column_order": (frozenset(), 2),
+    "not_after_reference": (frozenset({"table", "key", "reference_column"}), None),
+    "not_in_future": (frozenset(), None),
+    "unique": (frozenset(), None),
+    "range_by": (frozenset({"by", "ranges"}), 1),
+    "allowed_by": (frozenset({"by", "allowed"}), 1),
+    "row_condition": (frozenset({"condition"}), None),
+}
+_OPTIONAL_RULE_FIELDS = ("table", "key", "reference_column", "by", "ranges", "allowed", "condition")
+
+
 class TableRule(_Strict):
-    """A rule across columns or tables, checked by validation.
+    """A rule across columns, rows or tables, checked by validation.
 
     ``kind`` is one of:
 
     - ``column_order``: ``columns[0] <= columns[1]`` where both are present
       (e.g. a contact's end is not before its start);
-    - ``not_after_reference``: ``columns[0]`` is not after the referenced table's
-      ``reference_column`` for the same key (e.g. no contact after death);
-    - ``not_in_future``: no value of ``columns`` after the extract date;
-    - ``unique``: ``columns`` together identify at most one row.
+    - ``not_after_reference``: no value of ``columns`` (compared as dates) is after the
+      referenced ``table``'s ``reference_column`` for the same ``key`` (e.g. no contact
+      after death; the day itself is allowed);
+    - ``not_in_future``: no value of ``columns`` (compared as dates) after the extract date;
+    - ``unique``: ``columns`` together identify at most one row (the first is kept);
+    - ``range_by``: ``columns[0]`` lies in ``ranges[value of by]`` (e.g. each PROM
+      instrument's own answer scale); values of ``by`` not listed are unconstrained;
+    - ``allowed_by``: ``columns[0]`` is one of ``allowed[value of by]`` (e.g. the item
+      names of each instrument); values of ``by`` not listed are unconstrained;
+    - ``row_condition``: the pandas expression ``condition`` (``DataFrame.eval`` syntax)
+      is true; rows where it evaluates to missing pass.  ``columns`` lists the columns
+      it reads (shown in quarantine reasons).
+
+    Rules of the first five kinds except ``not_after_reference`` and ``unique`` are
+    decided within one row (:data:`ROW_RULE_KINDS`) and are part of
+    :meth:`TableSchema.pandera_schema`; the others need other rows or tables.
     """
 
-    name: str
-    kind: Literal["column_order", "not_after_reference", "not_in_future", "unique"]
-    columns: list[str]
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    kind: RuleKind
+    columns: list[str] = Field(min_length=1)
     description: str
     table: str | None = None
     key: list[str] | None = None
     reference_column: str | None = None
+    by: str | None = Field(default=None, description="column whose value selects the range or allowed values")
+    ranges: dict[str, ValueRange] | None = None
+    allowed: dict[str, list[Scalar]] | None = None
+    condition: str | None = Field(default=None, description="pandas expression that is true for valid rows")
+
+    @model_validator(mode="after")
+    def _fields_fit_kind(self) -> TableRule:
+        required, n_columns = _RULE_FIELDS[self.kind]
+        if n_columns is not None and len(self.columns) != n_columns:
+            raise ValueError(f"kind {self.kind} needs exactly {n_columns} column(s), got {self.columns}")
+        for name in _OPTIONAL_RULE_FIELDS:
+            given = getattr(self, name) is not None
+            if name in required and not given:
+                raise ValueError(f"kind {self.kind} needs {name!r}")
+            if given and name not in required:
+                raise ValueError(f"{name!r} does not apply to kind {self.kind}")
+        if self.ranges is not None and not self.ranges or self.allowed is not None and not self.allowed:
+            raise ValueError("ranges/allowed must list at least one value of 'by'")
+        return self
+
+    @property
+    def row_level(self) -> bool:
+        """True when the rule is decided within one row (no other rows or tables needed)."""
+        return self.kind in ROW_RULE_KINDS
+
+    @property
+    def referenced_columns(self) -> list[str]:
+        """Columns of this table the rule reads (``columns`` plus ``by`` and ``key``)."""
+        cols = list(self.columns) + ([self.by] if self.by else []) + list(self.key or [])
+        return list(dict.fromkeys(cols))
+
+
+def column_rule_name(check: str, column: str) -> str:
+    """Name of a column-level rule in quarantine files and reports, e.g. ``range:bmi``.
+
+    ``check`` is one of ``type``, ``not_null``, ``allowed``, ``range``, ``pattern``,
+    ``unique``.
+    """
+    return f"{check}:{column}"
 
 
 class TableSchema(_Strict):
@@ -145,9 +237,13 @@ class TableSchema(_Strict):
                 if col not in known:
                     raise ValueError(f"foreign key column {col!r} is not a column")
         for rule in self.rules:
-            for col in rule.columns:
+            for col in rule.referenced_columns:
                 if col not in known:
                     raise ValueError(f"rule {rule.name!r}: column {col!r} is not a column")
+        rule_names = [r.name for r in self.rules]
+        dupes = sorted({n for n in rule_names if rule_names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"duplicate rule names: {dupes}")
         return self
 
     # -- lookups ---------------------------------------------------------------
@@ -174,12 +270,25 @@ class TableSchema(_Strict):
     def pandas_dtypes(self) -> dict[str, str]:
         return {c.name: c.pandas_dtype for c in self.columns}
 
-    def pandera_schema(self, *, coerce: bool = False, strict: bool = True):
-        """The pandera ``DataFrameSchema`` for column-level checks of this table.
+    def pandera_schema(
+        self,
+        *,
+        coerce: bool = False,
+        strict: bool = True,
+        keys: bool = True,
+        rules: bool = True,
+        extract_date: Any = None,
+    ):
+        """The pandera ``DataFrameSchema`` for the checks decidable within this table.
 
-        Checks types, nullability, allowed values, ranges, patterns and unique columns.
-        Cross-column and cross-table rules (:class:`TableRule`, foreign keys) need other
-        tables and are applied by :mod:`vbhc.validate`.
+        Column checks: type, nullability, allowed values, range, pattern and (with
+        ``keys``) unique columns and the primary key.  With ``rules``, the row-level
+        :class:`TableRule` kinds (:data:`ROW_RULE_KINDS`) become DataFrame-level checks;
+        ``not_in_future`` needs ``extract_date`` and is left out without it.  Each check's
+        ``error`` is its rule name (:func:`column_rule_name` for column checks, the rule's
+        ``name`` otherwise), so ``SchemaErrors.failure_cases["check"]`` names the rule.
+        Rules that need other tables (foreign keys, ``not_after_reference``) are applied by
+        :mod:`vbhc.validate`, which also checks keys across chunks (``keys=False`` here).
         """
         import pandera.pandas as pa_
 
@@ -187,28 +296,38 @@ class TableSchema(_Strict):
         for c in self.columns:
             checks = []
             if c.allowed is not None:
-                checks.append(pa_.Check.isin(c.allowed, name="allowed_values"))
+                checks.append(pa_.Check.isin(c.allowed, name="allowed_values", error=column_rule_name("allowed", c.name)))
             lo, hi = c.bound("min"), c.bound("max")
+            error = column_rule_name("range", c.name)
             if lo is not None and hi is not None:
-                checks.append(pa_.Check.in_range(lo, hi, name="range"))
+                checks.append(pa_.Check.in_range(lo, hi, name="range", error=error))
             elif lo is not None:
-                checks.append(pa_.Check.ge(lo, name="range"))
+                checks.append(pa_.Check.ge(lo, name="range", error=error))
             elif hi is not None:
-                checks.append(pa_.Check.le(hi, name="range"))
+                checks.append(pa_.Check.le(hi, name="range", error=error))
             if c.pattern is not None:
-                checks.append(pa_.Check.str_matches(c.pattern, name="pattern"))
+                checks.append(pa_.Check.str_matches(c.pattern, name="pattern", error=column_rule_name("pattern", c.name)))
             columns[c.name] = pa_.Column(
                 c.pandas_dtype,
                 checks=checks,
                 nullable=c.nullable,
-                unique=c.unique,
+                unique=c.unique and keys,
                 coerce=coerce,
                 description=c.description,
                 title=c.name,
             )
-        unique = self.primary_key if len(self.primary_key) > 1 else None
+        frame_checks = []
+        if rules:
+            when = None if extract_date is None else pd.Timestamp(extract_date)
+            for rule in self.rules:
+                if rule.row_level and (rule.kind != "not_in_future" or when is not None):
+                    frame_checks.append(
+                        pa_.Check(_row_rule_test(rule, when), name=rule.kind, error=rule.name, description=rule.description)
+                    )
+        unique = self.primary_key if keys and len(self.primary_key) > 1 else None
         return pa_.DataFrameSchema(
             columns,
+            checks=frame_checks,
             name=self.table,
             strict=strict,
             unique=unique,
@@ -244,6 +363,54 @@ class TableSchema(_Strict):
                 ) from None
             arrays.append(arr)
         return pa.Table.from_arrays(arrays, schema=self.arrow_schema())
+
+
+def _row_rule_test(rule: TableRule, extract_date: pd.Timestamp | None):
+    """A vectorised test ``DataFrame -> bool Series`` (True = row passes) for a row-level rule.
+
+    Missing values pass: nullability is the column checks' business.
+    """
+
+    def column_order(df: pd.DataFrame) -> pd.Series:
+        first, second = df[rule.columns[0]], df[rule.columns[1]]
+        return (first.isna() | second.isna() | (first <= second)).astype(bool)
+
+    def not_in_future(df: pd.DataFrame) -> pd.Series:
+        # Compared as dates: any time on the extract date itself is allowed.
+        limit = extract_date.normalize() + pd.Timedelta(days=1)
+        ok = pd.Series(True, index=df.index)
+        for col in rule.columns:
+            ok &= (df[col].isna() | (df[col] < limit)).astype(bool)
+        return ok
+
+    def range_by(df: pd.DataFrame) -> pd.Series:
+        value, group = df[rule.columns[0]].astype("float64"), df[rule.by]
+        bad = pd.Series(False, index=df.index)
+        for key, rng in (rule.ranges or {}).items():
+            out = (value < rng.min) | (value > rng.max)
+            if rng.integer:
+                out |= value != value.round()
+            bad |= (group == key).fillna(False).astype(bool) & out & value.notna()
+        return ~bad
+
+    def allowed_by(df: pd.DataFrame) -> pd.Series:
+        value, group = df[rule.columns[0]], df[rule.by]
+        bad = pd.Series(False, index=df.index)
+        for key, allowed in (rule.allowed or {}).items():
+            bad |= (group == key).fillna(False).astype(bool) & ~value.isin(allowed) & value.notna()
+        return ~bad
+
+    def row_condition(df: pd.DataFrame) -> pd.Series:
+        result = df.eval(rule.condition)
+        return pd.Series(result, index=df.index).astype("boolean").fillna(True).astype(bool)
+
+    return {
+        "column_order": column_order,
+        "not_in_future": not_in_future,
+        "range_by": range_by,
+        "allowed_by": allowed_by,
+        "row_condition": row_condition,
+    }[rule.kind]
 
 
 def _pandas_column_to_arrow(col: pd.Series, spec: ColumnSpec) -> pa.Array | pa.ChunkedArray:
@@ -289,4 +456,15 @@ def load_schemas(folder: str | Path | None = None, *, layer: str | None = None) 
     return {k: v for k, v in schemas.items() if layer is None or v.layer == layer}
 
 
-__all__ = ["ColumnSpec", "ForeignKey", "TableRule", "TableSchema", "list_schemas", "load_schema", "load_schemas"]
+__all__ = [
+    "ROW_RULE_KINDS",
+    "ColumnSpec",
+    "ForeignKey",
+    "TableRule",
+    "TableSchema",
+    "ValueRange",
+    "column_rule_name",
+    "list_schemas",
+    "load_schema",
+    "load_schemas",
+]
