@@ -64,10 +64,10 @@ INSTRUMENTS: dict[str, Instrument] = {
     i.name: i
     for i in (
         Instrument("EQ-5D-5L", EQ5D_DIMENSIONS, 1, 5, True, False, "EQ-5D-5L levels 1-5, 1 = no problems"),
-        Instrument("EQ-VAS", ("VAS",), 0, 100, False, True, "EQ-VAS 0-100, 100 = best imaginable health"),
+        Instrument("EQ-VAS", ("VAS",), 0, 100, True, True, "EQ-VAS 0-100, 100 = best imaginable health"),
         Instrument("OHS", OHS_ITEMS, 0, 4, True, True, "Oxford Hip Score items 0-4, 4 = best"),
         Instrument("OKS", OKS_ITEMS, 0, 4, True, True, "Oxford Knee Score items 0-4, 4 = best"),
-        Instrument("PAIN-NRS", ("PAIN",), 0, 10, False, False, "pain numeric rating scale 0-10, 10 = worst"),
+        Instrument("PAIN-NRS", ("PAIN",), 0, 10, True, False, "pain numeric rating scale 0-10, 10 = worst"),
         Instrument(
             "WORK",
             ("STATUS",),
@@ -79,7 +79,8 @@ INSTRUMENTS: dict[str, Instrument] = {
         ),
     )
 }
-"""The instruments of ``data_schemas/prom_responses.yaml``, keyed by name."""
+"""The instruments of ``data_schemas/prom_responses.yaml``, keyed by name (answer scales as
+in its rule ``answer_on_instrument_scale``; a test keeps the two in step)."""
 
 OXFORD_ITEMS: dict[str, tuple[str, ...]] = {"OHS": OHS_ITEMS, "OKS": OKS_ITEMS}
 

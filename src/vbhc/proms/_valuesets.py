@@ -236,11 +236,11 @@ def value_sets() -> pd.DataFrame:
 def _levels_column(values: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One dimension's answers -> (level as int64, missing, well-formed digit 0-9)."""
     s = pd.Series(values) if not isinstance(values, pd.Series) else values
-    if s.dtype.kind in "iu":
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu":
         v = s.to_numpy().astype(np.int64, copy=False)
         return v, np.zeros(len(v), dtype=bool), (v >= 0) & (v <= 9)
     missing = s.isna().to_numpy()
-    if s.dtype.kind == "f":
+    if isinstance(s.dtype, np.dtype) and s.dtype.kind == "f":
         f = s.to_numpy()
     else:
         f = pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
@@ -304,13 +304,13 @@ def _state_codes(states: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Calla
             raise ValueError(f"eq5d_index: states table lacks dimension columns {absent}")
         cols = [states[d] for d in EQ5D_DIMENSIONS]
         codes, missing, ok = _codes_from_levels(cols)
-        return codes, missing, ok, lambda i: str({d: states[d].iloc[i] for d in EQ5D_DIMENSIONS})
+        return codes, missing, ok, lambda i: " ".join(f"{d}={states[d].iloc[i]}" for d in EQ5D_DIMENSIONS)
     arr = np.asarray(states.to_numpy() if isinstance(states, pd.Series) else states)
     if arr.ndim == 0:
         arr = arr.reshape(1)
     if arr.ndim == 2 and arr.shape[1] == 5:
         codes, missing, ok = _codes_from_levels([arr[:, j] for j in range(5)])
-        return codes, missing, ok, lambda i: str(dict(zip(EQ5D_DIMENSIONS, arr[i].tolist())))
+        return codes, missing, ok, lambda i: " ".join(f"{d}={v}" for d, v in zip(EQ5D_DIMENSIONS, arr[i].tolist()))
     if arr.ndim != 1:
         raise ValueError(f"eq5d_index: states must be 1-D profiles or an (n, 5) array, got shape {arr.shape}")
     if arr.dtype.kind in "iu":

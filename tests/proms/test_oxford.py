@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vbhc.proms import OHS_ITEMS, OKS_ITEMS, oxford_score
+
+
+def test_item_names():
+    assert len(set(OHS_ITEMS)) == len(set(OKS_ITEMS)) == 12
+    assert set(OHS_ITEMS) - set(OKS_ITEMS) == {"SUDDEN_PAIN", "DRESSING"}
+    assert set(OKS_ITEMS) - set(OHS_ITEMS) == {"KNEELING", "CONFIDENCE"}
+
+
+def test_complete_answers_sum():
+    items = np.array([[4] * 12, [0] * 12, [0, 1, 2, 3, 4, 0, 1, 2, 3, 4, 0, 1]])
+    np.testing.assert_array_equal(oxford_score(items, instrument="OHS"), [48, 0, 21])
+    np.testing.assert_array_equal(oxford_score(items.astype(float), instrument="OKS"), [48, 0, 21])
+
+
+@pytest.mark.parametrize(
+    ("n_missing", "expected"),
+    [
+        (0, 2.0 * 11 + 3),
+        (1, 12 * (2 * 10 + 3) / 11),  # answered: ten 2s and one 3 -> 12 x mean
+        (2, 12 * (2 * 9 + 3) / 10),
+        (3, np.nan),  # more than two missing: no score
+        (12, np.nan),
+    ],
+)
+def test_missing_item_rule(n_missing, expected):
+    row = np.array([2.0] * 11 + [3.0])
+    row[:n_missing] = np.nan
+    if n_missing == 12:
+        row[:] = np.nan
+    got = oxford_score(row.reshape(1, 12), instrument="OHS")[0]
+    if np.isnan(expected):
+        assert np.isnan(got)
+    else:
+        assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_missing_item_rule_configurable():
+    row = np.array([[np.nan] + [4.0] * 11])
+    assert np.isnan(oxford_score(row, instrument="OHS", max_missing=0)[0])
+    assert oxford_score(row, instrument="OHS", max_missing=1)[0] == 48.0
+    with pytest.raises(ValueError, match="max_missing"):
+        oxford_score(row, instrument="OHS", max_missing=12)
+
+
+def test_dataframe_items_are_read_by_name():
+    rng = np.random.default_rng(1)
+    values = rng.integers(0, 5, size=(50, 12)).astype(float)
+    values[rng.random(values.shape) < 0.1] = np.nan
+    expected = oxford_score(values, instrument="OKS")
+    df = pd.DataFrame(values, columns=list(OKS_ITEMS))
+    shuffled = df[list(reversed(OKS_ITEMS))].assign(OTHER=1)
+    np.testing.assert_array_equal(oxford_score(shuffled, instrument="OKS"), expected)
+    np.testing.assert_array_equal(oxford_score(df.astype("Int8"), instrument="OKS"), expected)
+    with pytest.raises(ValueError, match=r"lacks item columns \['SUDDEN_PAIN', 'DRESSING'\]"):
+        oxford_score(df, instrument="OHS")
+
+
+def test_legacy_scale():
+    legacy = np.array([[1] * 12, [5] * 12, [1, 2, 3, 4, 5, 1, 2, 3, 4, 5, 1, 2]])
+    # 0-48 = 60 - (sum of 1-5 items): best 48, worst 0
+    np.testing.assert_array_equal(oxford_score(legacy, instrument="OHS", scale="1-5"), [48, 0, 60 - 33])
+    with_missing = np.array([[np.nan] + [2.0] * 11])  # legacy 2 = 3 points
+    assert oxford_score(with_missing, instrument="OHS", scale="1-5")[0] == 36.0
+    with pytest.raises(ValueError, match="outside the 1-5 item scale"):
+        oxford_score(np.array([[0] * 12]), instrument="OHS", scale="1-5")
+
+
+def test_out_of_range_raise_names_row_item_value():
+    items = np.full((3, 12), 3.0)
+    items[1, 2] = 9
+    items[2, 0] = 2.5
+    with pytest.raises(ValueError) as info:
+        oxford_score(items, instrument="OHS")
+    msg = str(info.value)
+    assert "row 1 item SUDDEN_PAIN: np.float64(9.0)" in msg or "row 1 item SUDDEN_PAIN: 9.0" in msg
+    assert "row 2 item PAIN" in msg
+
+
+def test_out_of_range_coerce_counts_as_missing():
+    items = np.full((2, 12), 3, dtype=np.int64)
+    items[0, 0] = 9  # NHS missing code
+    items[1, :3] = -1
+    got = oxford_score(items, instrument="OKS", errors="coerce")
+    assert got[0] == 36.0 and np.isnan(got[1])
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="'OHS' or 'OKS'"):
+        oxford_score(np.zeros((1, 12)), instrument="HOOS")
+    with pytest.raises(ValueError, match="n x 12"):
+        oxford_score(np.zeros((1, 11)), instrument="OHS")
+    with pytest.raises(ValueError, match="scale"):
+        oxford_score(np.zeros((1, 12)), instrument="OHS", scale="0-48")
+
+
+def test_blocks_give_the_same_answer_as_one_pass():
+    rng = np.random.default_rng(7)
+    values = rng.integers(0, 5, size=(200_000, 12)).astype(float)
+    values[rng.random(values.shape) < 0.05] = np.nan
+    got = oxford_score(values, instrument="OHS")
+    n_missing = np.isnan(values).sum(axis=1)
+    expected = np.where(n_missing <= 2, np.nanmean(values, axis=1) * 12, np.nan)
+    np.testing.assert_allclose(got, expected, atol=1e-9)
