@@ -1,0 +1,112 @@
+"""The data-quality report as HTML (through :mod:`vbhc.report`), from the report dict.
+
+Counts, rates with 95 % Wilson intervals and example row numbers only: never an
+identifier or any other value of a row.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+import pandas as pd
+
+from vbhc.report import Section, render_report, table_html
+
+
+def _pct(x: float | None) -> float | None:
+    return None if x is None else 100 * x
+
+
+def _table_summary(report: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for name, t in report["tables"].items():
+        lo, hi = t["rate_ci95"] or (None, None)
+        rows.append(
+            {
+                "table": name,
+                # Text, so that small-cell suppression (keyed on "quarantined") withholds only the rates.
+                "rows": f"{t['rows_in']:,}",
+                "accepted": f"{t['rows_accepted']:,}",
+                "quarantined": t["rows_quarantined"],
+                "quarantined %": _pct(t["rate"]),
+                "95% CI low %": _pct(lo),
+                "95% CI high %": _pct(hi),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _rule_table(t: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for rule, r in sorted(t["rules"].items(), key=lambda kv: (-kv[1]["rows"], kv[0])):
+        if r["rows"] == 0:
+            continue
+        lo, hi = r["rate_ci95"]
+        rows.append(
+            {
+                "rule": rule,
+                "checks that": r["description"],
+                "rows": r["rows"],
+                "% of rows": _pct(r["rate"]),
+                "95% CI low %": _pct(lo),
+                "95% CI high %": _pct(hi),
+                "example rows": ", ".join(str(i) for i in r["example_rows"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def render_html(report: dict[str, Any]) -> str:
+    """``report.html``: summary per table, then the broken rules of each table."""
+    totals = report["totals"]
+    intro = (
+        f"Extract date {report['extract_date']} ({report.get('extract_date_source', 'given')}). "
+        f"{totals['rows_in']:,} input rows: {totals['rows_accepted']:,} accepted, "
+        f"{totals['rows_quarantined']:,} quarantined. "
+        + ("Person identifiers were re-pseudonymised. " if report["pseudonymised"] else "")
+    )
+    notes = [
+        "Accepted rows are in accepted/<table>.parquet (schema types); rejected rows, as read, in "
+        "quarantine/<table>.parquet with row_number (0-based input row), rule (all broken rules, ';'-separated) "
+        "and reason.",
+        "Rates are shares of the table's input rows with 95 % Wilson score intervals; one row can break "
+        "several rules.",
+        "Rows referring to a quarantined row of another table are quarantined too (rule parent_quarantined:<table>).",
+        "Split or overlapping contacts are legitimate registrations and are not rejected.",
+    ]
+    sections = [
+        Section(
+            title="Tables",
+            intro=intro,
+            html=table_html(_table_summary(report), count_column="quarantined", float_digits=2),
+            notes=notes,
+            anchor="tables",
+        )
+    ]
+    for name, t in report["tables"].items():
+        broken = _rule_table(t)
+        passed = sorted(r for r, v in t["rules"].items() if v["rows"] == 0)
+        notes = [f"Rules passed by every row: {', '.join(passed)}."] if passed else []
+        if t["ignored_columns"]:
+            notes.append(f"Columns not in the schema (kept in quarantine only): {', '.join(t['ignored_columns'])}.")
+        notes += [f"Not checked: {s}." for s in t["skipped_checks"]]
+        body = (
+            table_html(broken, count_column="rows", float_digits=2)
+            if len(broken)
+            else "<p>Every row passed every rule.</p>"
+        )
+        sections.append(
+            Section(
+                title=f"{name}",
+                intro=f"{t['rows_in']:,} rows; {t['rows_quarantined']:,} quarantined.",
+                html=body,
+                notes=notes,
+                anchor=f"table-{html.escape(name)}",
+            )
+        )
+    return render_report(
+        "Data-quality report",
+        sections,
+        subtitle="vbhc validate: raw extract checked against data_schemas/",
+    )
