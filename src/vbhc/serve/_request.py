@@ -1,0 +1,260 @@
+"""The prediction request: the pre-operative facts a clinician has at hand.
+
+Types, ranges, allowed values and units come from the episodes schema
+(``data_schemas/episodes.yaml``), the single source of truth for what the models were
+trained on, so the service accepts exactly what the data can hold.  Validation errors
+become one message per field, e.g. ``bmi: must be between 12 and 80 (kg/m²)``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from vbhc.proms import EQ5D_DIMENSIONS, OHS_ITEMS, OKS_ITEMS, load_prom_settings
+from vbhc.schemas import load_schema
+
+_EPISODES = load_schema("episodes")
+
+# Oxford items by name (NHS PROMs field names, as vbhc.proms scores them), never by
+# position: printed questionnaires order them differently.
+OXFORD_ITEMS: dict[str, tuple[str, ...]] = {"hip": OHS_ITEMS, "knee": OKS_ITEMS}
+OXFORD_INSTRUMENT = {"hip": "OHS", "knee": "OKS"}
+
+OxfordAnswer = Annotated[int, Field(ge=0, le=4, description="0 (worst) to 4 (best).")]
+OxfordItem = Literal[tuple(sorted(set(OXFORD_ITEMS["hip"]) | set(OXFORD_ITEMS["knee"])))]  # type: ignore[valid-type]
+
+
+@dataclass(frozen=True)
+class FieldRule:
+    """What a field accepts, in words: ``between 12 and 80 (kg/m²)``, ``one of: F, M``."""
+
+    kind: Literal["number", "whole number", "choice", "yes/no", "object"]
+    low: float | None = None
+    high: float | None = None
+    unit: str | None = None
+    allowed: tuple[Any, ...] = ()
+
+    def accepted(self, *, with_kind: bool) -> str:
+        if self.kind == "choice":
+            return "one of: " + ", ".join(str(a) for a in self.allowed)
+        if self.kind == "yes/no":
+            return "true or false"
+        if self.kind == "object":
+            return "an object"
+        kind = f"a {self.kind} " if with_kind else ""
+        if self.low is not None and self.high is not None:
+            text = f"{kind}between {self.low:g} and {self.high:g}"
+        elif self.low is not None:
+            text = f"{kind}of at least {self.low:g}"
+        else:
+            text = kind.strip() or "a number"
+        return f"{text} ({self.unit})" if self.unit else text
+
+
+def _short_unit(unit: str | None) -> str | None:
+    """``points 0-48 (48 best)`` -> ``points``: the unit without its range or notes."""
+    if not unit:
+        return None
+    return re.sub(r"\s+-?\d[\d.]*\s*-\s*\d.*$", "", unit.split(" (")[0]).strip() or None
+
+
+def field_unit(name: str) -> str | None:
+    """Short unit of an episode column (``kg/m²``, ``years``, ``points``), None if it has none."""
+    try:
+        return _short_unit(_EPISODES.column(name).unit)
+    except KeyError:
+        return None
+
+
+def _column_rule(name: str) -> FieldRule:
+    col = _EPISODES.column(name)
+    if col.allowed is not None:
+        return FieldRule("choice", allowed=tuple(col.allowed))
+    if col.type == "bool":
+        return FieldRule("yes/no")
+    kind = "number" if col.type == "float64" else "whole number"
+    return FieldRule(kind, low=col.min, high=col.max, unit=_short_unit(col.unit))  # type: ignore[arg-type]
+
+
+def _column_field(name: str, *, required: bool = False, description: str | None = None) -> Any:
+    """A pydantic ``Field`` with the episodes schema's range and description."""
+    col = _EPISODES.column(name)
+    text = description or col.description
+    if col.unit:
+        text += f" Unit: {col.unit}."
+    kwargs: dict[str, Any] = {"description": text if required else text + " Optional: imputed when missing."}
+    if col.allowed is None and col.type != "bool":
+        if col.min is not None:
+            kwargs["ge"] = col.min
+        if col.max is not None:
+            kwargs["le"] = col.max
+    return Field(... if required else None, **kwargs)
+
+
+def _allowed(name: str) -> Any:
+    """``Literal`` of the schema's allowed values for a column."""
+    return Literal[tuple(_EPISODES.column(name).allowed)]  # type: ignore[misc]
+
+
+class EQ5DAnswers(BaseModel):
+    """EQ-5D-5L answers: level 1 (no problems) to 5 (extreme problems / unable) per dimension."""
+
+    model_config = ConfigDict(extra="forbid", title="EQ5DAnswers")
+
+    MO: int = Field(ge=1, le=5, description="Mobility (1 no problems ... 5 unable to walk about).")
+    SC: int = Field(ge=1, le=5, description="Self-care (1 no problems ... 5 unable to wash or dress).")
+    UA: int = Field(ge=1, le=5, description="Usual activities (1 no problems ... 5 unable).")
+    PD: int = Field(ge=1, le=5, description="Pain / discomfort (1 none ... 5 extreme).")
+    AD: int = Field(ge=1, le=5, description="Anxiety / depression (1 not ... 5 extremely).")
+
+    def levels(self) -> list[int]:
+        """Levels in profile order MO SC UA PD AD."""
+        return [getattr(self, d) for d in EQ5D_DIMENSIONS]
+
+
+class PredictionRequest(BaseModel):
+    """Pre-operative facts about one patient.  Only ``joint``, ``age`` and ``sex`` are required.
+
+    Give the pre-operative Oxford score either as ``oxford_pre`` (0-48) or as the 12
+    answers in ``oxford_items`` (keyed by item, each 0-4, 4 best; at most 2 missing);
+    the EQ-5D either as ``eq5d_pre`` (index) or as the 5 answers in ``eq5d_items``.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        allow_inf_nan=False,
+        json_schema_extra={
+            "examples": [
+                {
+                    "joint": "hip", "age": 68, "sex": "F", "bmi": 29.5, "asa_class": 2,
+                    "smoking": "never", "alcohol_units_week": 4, "indication": "primary_osteoarthritis",
+                    "charlson_index": 0, "anxiety_depression": False, "oxford_pre": 18,
+                    "eq5d_items": {"MO": 3, "SC": 2, "UA": 3, "PD": 4, "AD": 1}, "eqvas_pre": 55,
+                    "employed": False,
+                }
+            ]
+        },
+    )
+
+    joint: _allowed("joint") = _column_field("joint", required=True)  # type: ignore[valid-type]
+    age: float = _column_field("age", required=True)
+    sex: _allowed("sex") = _column_field("sex", required=True)  # type: ignore[valid-type]
+    bmi: float | None = _column_field("bmi")
+    asa_class: int | None = _column_field("asa_class")
+    smoking: _allowed("smoking") | None = _column_field("smoking")  # type: ignore[valid-type]
+    alcohol_units_week: float | None = _column_field("alcohol_units_week")
+    indication: _allowed("indication") | None = _column_field("indication")  # type: ignore[valid-type]
+    charlson_index: int | None = _column_field("charlson_index")
+    anxiety_depression: bool | None = _column_field("anxiety_depression")
+    oxford_pre: float | None = _column_field("oxford_pre")
+    oxford_items: dict[OxfordItem, OxfordAnswer | None] | None = Field(  # type: ignore[valid-type]
+        None,
+        description=(
+            "Instead of oxford_pre: the 12 Oxford answers (0-4, 4 best), keyed by item. Hip: "
+            + ", ".join(OXFORD_ITEMS["hip"]) + ". Knee: " + ", ".join(OXFORD_ITEMS["knee"])
+            + ". Up to 2 may be missing (null or left out); they are filled with the mean answer."
+        ),
+    )
+    eq5d_pre: float | None = _column_field("eq5d_pre")
+    eq5d_items: EQ5DAnswers | None = Field(
+        None,
+        description="Instead of eq5d_pre: the 5 EQ-5D-5L answers, valued with the value set the models were trained with.",
+    )
+    eqvas_pre: float | None = _column_field("eqvas_pre")
+    employed: bool | None = _column_field(
+        "employed", description="Employed (or sick-listed from a job) before surgery: return to work applies."
+    )
+
+    @model_validator(mode="after")
+    def _one_source_per_score(self) -> PredictionRequest:
+        if self.oxford_pre is not None and self.oxford_items is not None:
+            raise _field_error("oxford_items", "give oxford_pre or oxford_items, not both")
+        if self.eq5d_pre is not None and self.eq5d_items is not None:
+            raise _field_error("eq5d_items", "give eq5d_pre or eq5d_items, not both")
+        if self.oxford_items is not None:
+            items = OXFORD_ITEMS[self.joint]
+            wrong = sorted(set(self.oxford_items) - set(items))
+            if wrong:
+                raise _field_error(
+                    "oxford_items",
+                    f"{', '.join(wrong)} not in the Oxford {self.joint.title()} Score (its items: {', '.join(items)})",
+                )
+            missing = sum(self.oxford_items.get(i) is None for i in items)
+            most = load_prom_settings().oxford_max_missing_items
+            if missing > most:
+                raise _field_error(
+                    "oxford_items", f"{missing} of 12 answers missing; at most {most} may be missing to compute the score"
+                )
+        return self
+
+    def oxford_answers(self) -> list[float]:
+        """The 12 Oxford answers in item order (NaN where missing); requires ``oxford_items``."""
+        items = self.oxford_items or {}
+        return [math.nan if (a := items.get(i)) is None else float(a) for i in OXFORD_ITEMS[self.joint]]
+
+
+def _field_error(field: str, message: str) -> PydanticCustomError:
+    return PydanticCustomError("vbhc_field", "{field}: {message}", {"field": field, "message": message})
+
+
+_RULES: dict[str, FieldRule] = {
+    name: _column_rule(name)
+    for name in PredictionRequest.model_fields
+    if name not in ("oxford_items", "eq5d_items")
+}
+_RULES["oxford_items"] = FieldRule("object")
+_RULES["eq5d_items"] = FieldRule("object")
+for _item in EQ5DAnswers.model_fields:
+    _RULES[f"eq5d_items.{_item}"] = FieldRule("whole number", 1, 5, "level")
+for _item in set(OXFORD_ITEMS["hip"]) | set(OXFORD_ITEMS["knee"]):
+    _RULES[f"oxford_items.{_item}"] = FieldRule("whole number", 0, 4, "points, 4 best")
+
+_RANGE_ERRORS = {"greater_than_equal", "less_than_equal", "greater_than", "less_than", "finite_number"}
+
+
+def field_messages(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Pydantic/FastAPI validation errors as ``{"field", "message"}`` with units and ranges.
+
+    ``loc`` starts with ``body`` for request bodies; a dictionary key that is not
+    allowed is reported under the dictionary's own field.  Values the user sent are
+    never echoed (they may be patient data).
+    """
+    out: list[dict[str, str]] = []
+    seen: set[str] = set()
+    for err in errors:
+        loc = [str(p) for p in err.get("loc", ()) if p != "body"]
+        kind = err.get("type", "")
+        if kind == "vbhc_field":
+            ctx = err.get("ctx") or {}
+            field, text = str(ctx.get("field", "body")), str(ctx.get("message", "is not valid"))
+        elif kind == "json_invalid":
+            field, text = "body", "is not valid JSON"
+        elif loc and loc[-1] == "[key]":  # a dictionary key outside the allowed items
+            field, text = ".".join(loc[:-2]), f"{loc[-2]} is not an Oxford item"
+        else:
+            field = ".".join(loc) or "body"
+            text = _message(field, kind)
+        message = f"{field}: {text}"
+        if message not in seen:
+            seen.add(message)
+            out.append({"field": field, "message": message})
+    return out
+
+
+def _message(field: str, kind: str) -> str:
+    rule = _RULES.get(field)
+    if kind == "missing":
+        return "is required"
+    if kind == "extra_forbidden":
+        return "is not a known field"
+    if field == "body":
+        return "must be a JSON object with the patient's facts"
+    if rule is None:
+        return "is not valid"
+    return "must be " + rule.accepted(with_kind=kind not in _RANGE_ERRORS)

@@ -1,0 +1,358 @@
+"""From a validated request to predictions for every outcome of the patient's joint.
+
+:class:`PredictionService` holds the loaded models (anything following
+:class:`~vbhc.serve._model.ServedModel`).  :meth:`PredictionService.prepare` turns one
+request into a row of episode columns (scoring Oxford and EQ-5D answers with
+:mod:`vbhc.proms`), lists what the models will impute and warns when the patient lies
+outside the training data; :meth:`PredictionService.predict` scores many prepared
+patients at once, one call per model, and explains each figure by the transparent
+model's per-patient contributions.  No I/O here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from vbhc.core.errors import ConfigError
+from vbhc.schemas import load_schema
+from vbhc.serve._model import ModelInfo, ServedModel
+from vbhc.serve._outcomes import JOINT_OUTCOMES, JOINTS, POOLED_OUTCOMES, Outcome, model_name, required_model_names
+from vbhc.serve._request import OXFORD_INSTRUMENT, PredictionRequest, field_unit
+from vbhc.serve._response import (
+    Caution,
+    Factor,
+    Figure,
+    Imputed,
+    ModelRef,
+    ModelSummary,
+    OutcomePrediction,
+    PreOp,
+)
+
+TOP_FACTORS = 3
+"""Factors shown per outcome (largest effects first)."""
+
+# Request fields that are episode columns of the same name.
+_DIRECT_FIELDS = (
+    "joint", "age", "sex", "bmi", "asa_class", "smoking", "alcohol_units_week", "indication",
+    "charlson_index", "anxiety_depression", "eqvas_pre", "employed",
+)
+# Episode columns derived from a request field: a factor is reported under the field.
+_SOURCE_FIELD = {"age_band": "age"}
+_EQ5D_LEVEL_COLUMNS = ("eq5d_pre_mo", "eq5d_pre_sc", "eq5d_pre_ua", "eq5d_pre_pd", "eq5d_pre_ad")
+_EFFECT_SCALE = {"identity": "difference", "log": "ratio", "logit": "odds_ratio"}
+
+
+class RequestProblem(Exception):
+    """A request that passed type checks but cannot be scored (422 with a field message)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+
+
+class ModelsMissingError(ConfigError):
+    """Required registered models (their ``champion`` versions) are not available."""
+
+
+@dataclass(frozen=True)
+class Patient:
+    """One prepared request: episode columns for the models plus what to report with them."""
+
+    joint: str
+    row: dict[str, Any]
+    pre_op: PreOp
+    imputed: list[Imputed]
+    cautions: list[Caution]
+
+
+class PredictionService:
+    """Predict every outcome of a joint for many patients at once, beside the typical patient.
+
+    Parameters
+    ----------
+    models:
+        The loaded models; every name of :func:`required_model_names` must be present.
+    """
+
+    def __init__(self, models: Iterable[ServedModel]) -> None:
+        self.models: dict[str, ServedModel] = {m.info.name: m for m in models}
+        missing = [n for n in required_model_names() if n not in self.models]
+        if missing:
+            raise ModelsMissingError(f"required models missing: {', '.join(missing)}")
+        self._by_joint: dict[str, list[tuple[Outcome, ServedModel]]] = {
+            j: [(o, self.models[model_name(j, o.name)]) for o in JOINT_OUTCOMES]
+            + [(o, self.models[model_name("all", o.name)]) for o in POOLED_OUTCOMES]
+            for j in JOINTS
+        }
+        value_sets = {m.info.eq5d_value_set for m in self.models.values()} - {None}
+        if len(value_sets) > 1:
+            raise ConfigError(f"the models were trained with different EQ-5D value sets: {sorted(value_sets)}")
+        self.eq5d_value_set: str | None = value_sets.pop() if value_sets else None
+        self.model_set = _model_set_id(m.info for m in self.models.values())
+        self._dtypes = load_schema("episodes").pandas_dtypes()
+        self._features = {j: _union(m.info.features for _, m in self._by_joint[j]) for j in JOINTS}
+        self._fill = {j: _merged(m.info.fill_values for _, m in self._by_joint[j]) for j in JOINTS}
+        self._ranges = {j: _merged_ranges(m.info for _, m in self._by_joint[j]) for j in JOINTS}
+        self._categories = {j: _merged_categories(m.info for _, m in self._by_joint[j]) for j in JOINTS}
+        self.typical_patient = {
+            j: {**_merged(m.info.typical for _, m in self._by_joint[j]), "joint": j} for j in JOINTS
+        }
+        self._typical = {j: self._typical_figures(j) for j in JOINTS}
+        self._typical_plain = {j: {k: _plain(v) for k, v in self.typical_patient[j].items()} for j in JOINTS}
+
+    def typical_profile(self, joint: str) -> dict[str, Any]:
+        """The typical training patient of ``joint`` as JSON-friendly values."""
+        return self._typical_plain[joint]
+
+    # -- preparing one request ---------------------------------------------------------
+    def prepare(self, request: PredictionRequest) -> Patient:
+        """Episode columns for one request, the imputed features and the cautions.
+
+        Raises :class:`RequestProblem` when answers cannot be scored.
+        """
+        joint = request.joint
+        row: dict[str, Any] = {f: getattr(request, f) for f in _DIRECT_FIELDS}
+        row["age_band"] = _age_band(request.age)
+        pre_op = self._pre_op(request, row)
+        imputed = [Imputed(field=f, value=_plain(self._fill[joint].get(f))) for f in self._features[joint] if _missing(row.get(f))]
+        return Patient(joint, row, pre_op, imputed, self._cautions(joint, row))
+
+    def _pre_op(self, request: PredictionRequest, row: dict[str, Any]) -> PreOp:
+        from vbhc.proms import eq5d_index, load_prom_settings, oxford_score
+
+        filled = 0
+        if request.oxford_items is not None:
+            answers = np.array([request.oxford_answers()], dtype=float)
+            score = float(
+                oxford_score(
+                    answers,
+                    instrument=OXFORD_INSTRUMENT[request.joint],
+                    max_missing=load_prom_settings().oxford_max_missing_items,
+                )[0]
+            )
+            if math.isnan(score):
+                raise RequestProblem("oxford_items", "too many answers missing to compute the Oxford score")
+            oxford, oxford_source, filled = score, "items", int(np.isnan(answers).sum())
+        else:
+            oxford, oxford_source = request.oxford_pre, ("given" if request.oxford_pre is not None else "imputed")
+        row["oxford_pre"] = oxford
+
+        if request.eq5d_items is not None:
+            if self.eq5d_value_set is None:
+                raise RequestProblem(
+                    "eq5d_items", "the models do not record the EQ-5D value set they were trained with; give eq5d_pre"
+                )
+            levels = request.eq5d_items.levels()
+            eq5d = float(eq5d_index(np.array([levels]), self.eq5d_value_set)[0])
+            row.update(zip(_EQ5D_LEVEL_COLUMNS, levels, strict=True))
+            eq5d_source = "items"
+        else:
+            eq5d, eq5d_source = request.eq5d_pre, ("given" if request.eq5d_pre is not None else "imputed")
+            row.update(dict.fromkeys(_EQ5D_LEVEL_COLUMNS))
+        row["eq5d_pre"] = eq5d
+        return PreOp(
+            oxford_pre=oxford,
+            oxford_source=oxford_source,
+            oxford_items_filled=filled,
+            eq5d_pre=eq5d,
+            eq5d_source=eq5d_source,
+            eq5d_value_set=self.eq5d_value_set if eq5d_source == "items" else None,
+        )
+
+    def _cautions(self, joint: str, row: dict[str, Any]) -> list[Caution]:
+        out = []
+        for field, value in row.items():
+            if _missing(value) or field == "joint":
+                continue
+            if field in self._ranges[joint] and not isinstance(value, bool | str):
+                low, high = self._ranges[joint][field]
+                if not low <= value <= high:
+                    unit = field_unit(field)
+                    u = f" {unit}" if unit else ""
+                    out.append(
+                        Caution(
+                            field=field, kind="range", value=value, low=low, high=high,
+                            message=f"{field} {value:g}{u} is outside the training data ({low:g} to {high:g}{u}); "
+                            "the predictions are less certain",
+                        )
+                    )
+            elif field in self._categories[joint]:
+                seen = {str(c) for c in self._categories[joint][field]}
+                if str(value) not in seen:
+                    out.append(
+                        Caution(
+                            field=field, kind="category", value=value,
+                            message=f"{field} {value} did not occur in the training data; the predictions are less certain",
+                        )
+                    )
+        return out
+
+    # -- predicting ----------------------------------------------------------------------
+    def predict(self, patients: Sequence[Patient]) -> list[list[OutcomePrediction]]:
+        """Predictions for every outcome of each patient's joint, in request order."""
+        results: list[list[OutcomePrediction]] = [[] for _ in patients]
+        for joint in JOINTS:
+            idx = [i for i, p in enumerate(patients) if p.joint == joint]
+            if not idx:
+                continue
+            frame = self._frame([patients[i].row for i in idx], joint)
+            for outcome, model in self._by_joint[joint]:
+                figures = _figures(model, frame)
+                factors = _factors(model, frame)
+                for k, i in enumerate(idx):
+                    results[i].append(self._outcome(patients[i], outcome, model, figures[k], factors[k]))
+        return results
+
+    def _outcome(
+        self, patient: Patient, outcome: Outcome, model: ServedModel, figure: Figure, factors: list[tuple[str, float]]
+    ) -> OutcomePrediction:
+        info = model.info
+        applicable = not outcome.only_employed or patient.row.get("employed") is True
+        imputed = {i.field for i in patient.imputed}
+        return OutcomePrediction(
+            outcome=outcome.name,
+            kind=outcome.kind,
+            unit=outcome.unit,
+            higher_is_better=outcome.higher_is_better,
+            applicable=applicable,
+            estimate=figure.estimate if applicable else None,
+            lower=figure.lower if applicable else None,
+            upper=figure.upper if applicable else None,
+            interval_level=info.interval_level if outcome.kind == "continuous" else None,
+            threshold=info.threshold,
+            typical=self._typical[patient.joint][outcome.name] if applicable else None,
+            factors=[
+                Factor(
+                    field=f,
+                    value=None if f in imputed else _plain(patient.row.get(f)),
+                    direction="up" if c > 0 else "down",
+                    effect=c if info.link == "identity" else math.exp(c),
+                    effect_scale=_EFFECT_SCALE[info.link],
+                )
+                for f, c in factors
+            ]
+            if applicable
+            else [],
+            model=_model_ref(info),
+        )
+
+    def _typical_figures(self, joint: str) -> dict[str, Figure]:
+        frame = self._frame([self.typical_patient[joint]], joint)
+        return {o.name: _figures(m, frame)[0] for o, m in self._by_joint[joint]}
+
+    def _frame(self, rows: list[dict[str, Any]], joint: str) -> pd.DataFrame:
+        """Rows as an episodes-typed frame holding every column the joint's models read."""
+        columns = list(dict.fromkeys([*_DIRECT_FIELDS, "age_band", "oxford_pre", "eq5d_pre", *_EQ5D_LEVEL_COLUMNS, *self._features[joint]]))
+        frame = pd.DataFrame({c: [r.get(c) for r in rows] for c in columns})
+        return frame.astype({c: self._dtypes[c] for c in columns if c in self._dtypes})
+
+    # -- reporting -------------------------------------------------------------------------
+    def summaries(self) -> list[ModelSummary]:
+        """Every loaded model with its training period and test-year metrics."""
+        return [
+            ModelSummary(
+                name=m.info.name, version=m.info.version, joint=m.info.joint, outcome=m.info.outcome,
+                kind=m.info.kind, training_years=m.info.training_years, test_year=m.info.test_year,
+                n_train=m.info.n_train, test_metrics=dict(m.info.test_metrics),
+            )
+            for name in required_model_names()
+            for m in [self.models[name]]
+        ]
+
+
+def _figures(model: ServedModel, frame: pd.DataFrame) -> list[Figure]:
+    pred = model.predict(frame)
+    est = pred["estimate"].to_numpy(dtype=float)
+    if model.info.kind == "continuous" and "lower" in pred:
+        lower, upper = pred["lower"].to_numpy(dtype=float), pred["upper"].to_numpy(dtype=float)
+        return [Figure(estimate=e, lower=lo, upper=hi) for e, lo, hi in zip(est, lower, upper, strict=True)]
+    return [Figure(estimate=e) for e in est]
+
+
+def _factors(model: ServedModel, frame: pd.DataFrame) -> list[list[tuple[str, float]]]:
+    """Top contributions per row, summed by request field, largest absolute first."""
+    contrib = model.contributions(frame)
+    fields = [_SOURCE_FIELD.get(str(c), str(c)) for c in contrib.columns]
+    names = list(dict.fromkeys(fields))
+    values = contrib.to_numpy(dtype=float)
+    if len(names) < len(fields):
+        grouping = np.array([[f == n for n in names] for f in fields], dtype=float)
+        values = values @ grouping
+    out = []
+    for row in np.nan_to_num(values):
+        order = np.argsort(-np.abs(row), kind="stable")[:TOP_FACTORS]
+        out.append([(names[j], float(row[j])) for j in order if abs(row[j]) > 1e-9])
+    return out
+
+
+def _model_ref(info: ModelInfo) -> ModelRef:
+    return ModelRef(name=info.name, version=info.version, training_years=info.training_years, test_year=info.test_year)
+
+
+def _model_set_id(infos: Iterable[ModelInfo]) -> str:
+    """Short hash of every model name and version: logged instead of per-request details."""
+    text = ",".join(sorted(f"{i.name}@{i.version}" for i in infos))
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _age_band(age: float) -> str:
+    """The episodes schema's age band (``18-49`` ... ``80+``) of an age in years."""
+    for label in load_schema("episodes").column("age_band").allowed or ():
+        low, _, high = str(label).replace("+", "-").partition("-")
+        if float(low) <= age < (float(high) + 1 if high else math.inf):
+            return str(label)
+    raise RequestProblem("age", "has no age band")
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _plain(value: Any) -> int | float | str | bool | None:
+    """A JSON-friendly scalar (numpy scalars to Python; missing to None)."""
+    if value is None or value is pd.NA:
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    return value if isinstance(value, int | float | str | bool) else str(value)
+
+
+def _union(lists: Iterable[Sequence[str]]) -> list[str]:
+    return list(dict.fromkeys(f for fs in lists for f in fs))
+
+
+def _merged(dicts: Iterable[Any]) -> dict[str, Any]:
+    """First value per key over the joint's models (their training data are the same)."""
+    out: dict[str, Any] = {}
+    for d in dicts:
+        for k, v in d.items():
+            out.setdefault(k, v)
+    return out
+
+
+def _merged_ranges(infos: Iterable[ModelInfo]) -> dict[str, tuple[float, float]]:
+    """Widest training range per feature: a caution means outside every model's data."""
+    out: dict[str, tuple[float, float]] = {}
+    for info in infos:
+        for k, (lo, hi) in info.numeric_ranges.items():
+            a, b = out.get(k, (lo, hi))
+            out[k] = (min(a, lo), max(b, hi))
+    return out
+
+
+def _merged_categories(infos: Iterable[ModelInfo]) -> dict[str, set[Any]]:
+    out: dict[str, set[Any]] = {}
+    for info in infos:
+        for k, values in info.categories.items():
+            out.setdefault(k, set()).update(values)
+    return out
