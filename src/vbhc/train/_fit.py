@@ -1,0 +1,503 @@
+"""Train one outcome model from its specification: temporal split, CV, candidates, evaluation.
+
+:func:`train_model` is a pure function of the episodes frame and the specification;
+it returns a :class:`TrainingResult` holding the fitted :class:`OutcomeModel` and every
+figure and table of its validation (TRIPOD).  Writing files and MLflow logging happen
+in the CLI (:mod:`vbhc.train.cli`) and :mod:`vbhc.train._registry`.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.model_selection import GroupKFold, KFold, StratifiedGroupKFold, StratifiedKFold, cross_val_predict
+from sklearn.pipeline import Pipeline
+
+from vbhc.core.config import config_hash
+from vbhc.core.errors import InputError
+from vbhc.core.log import get_logger
+from vbhc.train._features import EpisodeFeatures, glm_preprocessor, hgb_preprocessor
+from vbhc.train._glm import VARIANCE_POWER, GLMClassifier, GLMRegressor
+from vbhc.train._metrics import (
+    binary_metrics,
+    calibration_table,
+    continuous_metrics,
+    direction,
+    subgroup_metrics,
+)
+from vbhc.train._model import OutcomeModel, filter_mask, summarise_features
+from vbhc.train._nonresponse import response_table, response_weights
+from vbhc.train._spec import FeatureSpec, ModelSpec
+from vbhc.train._wrappers import ConformalRegressor, RecalibratedClassifier
+
+log = get_logger("vbhc.train")
+
+YEAR_COLUMN = "operation_year"
+GROUP_COLUMN = "person_id"  # used only to keep a person's episodes in one CV fold; never reported
+MIN_TRAIN_ROWS = 30
+PARALLEL_MIN_ROWS = 50_000
+"""Below this many training rows, fits run single-threaded: OpenMP/BLAS threads cost more
+than they give on small data, and much more on a busy machine."""
+CANDIDATES = ("glm", "hgb", "comparator")
+
+
+@dataclass
+class TrainingResult:
+    """Everything :func:`train_model` produced for one specification.
+
+    ``metrics`` is JSON-ready (written as ``metrics.json``); the DataFrames are the
+    model card's tables; ``test_frame`` / ``test_y`` (kept in memory only) let the
+    registry compare a new version with the current champion on the same patients.
+    """
+
+    spec: ModelSpec
+    model: OutcomeModel
+    metrics: dict[str, Any]
+    coefficients: pd.DataFrame
+    subgroups: pd.DataFrame
+    calibration: pd.DataFrame
+    attrition: pd.DataFrame
+    predictors: pd.DataFrame
+    nonresponse: pd.DataFrame | None
+    test_frame: pd.DataFrame = field(repr=False)
+    test_y: np.ndarray = field(repr=False)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+# -- estimators ------------------------------------------------------------------------
+def _glm_estimator(spec: ModelSpec, *, robust: bool):
+    cov = "HC0" if robust else "nonrobust"
+    if spec.kind == "binary":
+        return GLMClassifier(cov_type=cov)
+    g = spec.glm
+    return GLMRegressor(family=g.family, link=g.link, var_power=g.var_power, nb_alpha=g.nb_alpha, cov_type=cov)
+
+
+def build_pipeline(spec: ModelSpec, candidate: str, *, robust: bool = False) -> Pipeline:
+    """Unfitted pipeline of a candidate: ``glm``, ``hgb`` or ``comparator`` (GLM on the comparator features)."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    f = spec.features
+    if candidate == "comparator":
+        f = _comparator_features(spec)
+    select = EpisodeFeatures(numeric=f.numeric, categorical=f.categorical, boolean=f.boolean)
+    if candidate in ("glm", "comparator"):
+        splines = spec.glm.splines if candidate == "glm" else {}
+        prep = glm_preprocessor(f.numeric, f.categorical, f.boolean, splines=splines, reference_levels=f.reference_levels)
+        return Pipeline([("features", select), ("prep", prep), ("model", _glm_estimator(spec, robust=robust))])
+    if candidate != "hgb":
+        raise ValueError(f"unknown candidate {candidate!r}")
+    h = spec.hgb
+    settings = dict(
+        learning_rate=h.learning_rate,
+        max_iter=h.max_iter,
+        max_leaf_nodes=h.max_leaf_nodes,
+        min_samples_leaf=h.min_samples_leaf,
+        l2_regularization=h.l2_regularization,
+        early_stopping=h.early_stopping,
+        categorical_features=list(range(len(f.categorical))) or None,
+        random_state=spec.seed,
+    )
+    model = (
+        HistGradientBoostingClassifier(**settings)
+        if spec.kind == "binary"
+        else HistGradientBoostingRegressor(loss=h.loss, **settings)
+    )
+    prep = hgb_preprocessor(f.numeric, f.categorical, f.boolean)
+    return Pipeline([("features", select), ("prep", prep), ("model", model)])
+
+
+def _comparator_features(spec: ModelSpec) -> FeatureSpec:
+    f = spec.features
+    return FeatureSpec(
+        numeric=[c for c in spec.comparator if c not in f.categorical and c not in f.boolean],
+        categorical=[c for c in spec.comparator if c in f.categorical],
+        boolean=[c for c in spec.comparator if c in f.boolean],
+        reference_levels={k: v for k, v in f.reference_levels.items() if k in spec.comparator},
+    )
+
+
+def variance_power(spec: ModelSpec) -> float:
+    """How the conformal interval width scales with the mean (0 Gaussian, 1 Poisson, 2 Gamma)."""
+    p = VARIANCE_POWER[spec.glm.family]
+    return spec.glm.var_power if p is None else p
+
+
+def _finalise(spec: ModelSpec, pipe: Pipeline, recalibrate: bool) -> Pipeline:
+    """Wrap the last step: split-conformal intervals (continuous) or logistic recalibration (binary)."""
+    model = pipe.steps[-1][1]
+    if spec.kind == "continuous":
+        wrapped = ConformalRegressor(
+            model,
+            coverage=spec.validation.interval_coverage,
+            calibration_size=spec.validation.calibration_size,
+            variance_power=variance_power(spec),
+            random_state=spec.seed,
+        )
+    elif recalibrate:
+        wrapped = RecalibratedClassifier(model, cv=spec.validation.cv_folds, random_state=spec.seed)
+    else:
+        return pipe
+    return Pipeline([*pipe.steps[:-1], ("model", wrapped)])
+
+
+# -- rows ------------------------------------------------------------------------------
+def _outcome_values(frame: pd.DataFrame, spec: ModelSpec) -> np.ndarray:
+    col = frame[spec.outcome]
+    if spec.kind == "binary":
+        return col.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(col, errors="coerce").astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _check_columns(episodes: pd.DataFrame, spec: ModelSpec) -> None:
+    needed = {YEAR_COLUMN, *[c for cols in spec.columns_used.values() for c in cols]}
+    needed -= set(spec.validation.subgroups)
+    missing = sorted(c for c in needed if c not in episodes)
+    if missing:
+        raise InputError(
+            f"columns needed by model {spec.model_name!r} are missing: {missing}", table=spec.table
+        )
+
+
+def _choose_test_year(years: np.ndarray, pop: np.ndarray, asc_obs: np.ndarray, asc: np.ndarray, spec: ModelSpec) -> int:
+    """The held-out year: as specified, or the latest year whose outcome is ascertained."""
+    v = spec.validation
+    candidates = sorted(set(years[pop].tolist()))
+    if isinstance(v.test_year, int):
+        if not np.any(asc_obs & (years == v.test_year)):
+            raise InputError(
+                f"model {spec.model_name!r}: test year {v.test_year} has no patients with the outcome",
+                table=spec.table, column=YEAR_COLUMN,
+            )
+        return v.test_year
+    for year in reversed(candidates):
+        in_year = pop & (years == year)
+        share = asc[in_year].mean() if in_year.any() else 0.0
+        if share >= v.min_ascertained_share and np.any(asc_obs & (years == year)):
+            return int(year)
+    raise InputError(
+        f"model {spec.model_name!r}: no operation year has the outcome ascertained for "
+        f"{v.min_ascertained_share:.0%} of its patients",
+        table=spec.table, column=YEAR_COLUMN,
+    )
+
+
+def _cv_splits(spec: ModelSpec, frame: pd.DataFrame, y: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    k = spec.validation.cv_folds
+    if spec.kind == "binary":
+        k = max(2, min(k, int(min(y.sum(), len(y) - y.sum()))))
+    groups = pd.factorize(frame[GROUP_COLUMN])[0] if GROUP_COLUMN in frame else None
+    dummy = np.zeros(len(y))
+    if spec.kind == "binary":
+        if groups is not None:
+            return list(StratifiedGroupKFold(k, shuffle=True, random_state=spec.seed).split(dummy, y, groups))
+        return list(StratifiedKFold(k, shuffle=True, random_state=spec.seed).split(dummy, y))
+    if groups is not None:
+        return list(GroupKFold(k, shuffle=True, random_state=spec.seed).split(dummy, y, groups))
+    return list(KFold(k, shuffle=True, random_state=spec.seed).split(dummy))
+
+
+def _predict(spec: ModelSpec, pipe, X: pd.DataFrame) -> np.ndarray:
+    if spec.kind == "binary":
+        return np.asarray(pipe.predict_proba(X), dtype=float)[:, 1]
+    pred = np.asarray(pipe.predict(X), dtype=float)
+    return pred if spec.bounds is None else np.clip(pred, *spec.bounds)
+
+
+def _metrics(spec: ModelSpec, y: np.ndarray, pred: np.ndarray, interval=None) -> dict[str, float]:
+    if spec.kind == "binary":
+        return binary_metrics(y, pred)
+    lower, upper = interval if interval is not None else (None, None)
+    return continuous_metrics(y, pred, lower, upper)
+
+
+def _needs_recalibration(spec: ModelSpec, m: dict[str, float]) -> bool:
+    mode = spec.validation.recalibrate
+    if spec.kind != "binary" or mode == "never":
+        return False
+    if mode == "always":
+        return True
+    slope_off = not (m.get("calibration_slope_lower", 1) <= 1 <= m.get("calibration_slope_upper", 1))
+    citl_off = not (m.get("calibration_intercept_lower", 0) <= 0 <= m.get("calibration_intercept_upper", 0))
+    return bool(slope_off or citl_off)
+
+
+def _fit(pipe: Pipeline, X: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None) -> Pipeline:
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Found unknown categories")
+        if weights is None:
+            return pipe.fit(X, y)
+        return pipe.fit(X, y, model__sample_weight=weights)
+
+
+def _round(d: dict[str, Any], digits: int = 6) -> dict[str, Any]:
+    return {k: (round(v, digits) if isinstance(v, float) and np.isfinite(v) else (None if isinstance(v, float) else v))
+            for k, v in d.items()}
+
+
+# -- the procedure ------------------------------------------------------------------
+def train_model(episodes: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
+    """Fit and validate one outcome model (see :func:`_train_model`); threads limited on small data."""
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1 if len(episodes) < PARALLEL_MIN_ROWS else None):
+        return _train_model(episodes, spec)
+
+
+def _train_model(episodes: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
+    """Fit and validate one outcome model.
+
+    1. Rows: the spec's joint and population; outcome ascertained (follow-up);
+       the test year (latest ascertained year unless given) is held out, earlier years
+       train.  PROM specs (``nonresponse``) keep non-responders for the response table
+       and optional inverse-probability-of-response weights.
+    2. Candidates: transparent GLM, gradient boosting and the pre-op-score-only
+       comparator, compared by K-fold CV inside the training years (a person's
+       episodes stay in one fold).  Boosting is selected only if it beats the GLM by
+       more than ``prefer_glm_within``.
+    3. Final fits on the training years: continuous models get split-conformal
+       intervals; binary models are recalibrated when their out-of-fold calibration
+       is off (or as configured).
+    4. Temporal test: metrics of every candidate, calibration table, subgroups,
+       external reference (if configured).
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    _check_columns(episodes, spec)
+    frame = episodes if spec.joint == "all" else episodes[episodes["joint"] == spec.joint]
+    frame = frame.reset_index(drop=True)
+    attrition = [{"step": f"episodes ({'both joints' if spec.joint == 'all' else spec.joint})", "n": len(frame)}]
+    pop = filter_mask(frame, spec.population, key="population", table=spec.table)
+    if spec.population:
+        attrition.append({"step": "in the population (" + ", ".join(f"{k}={v}" for k, v in spec.population.items()) + ")", "n": int(pop.sum())})
+    asc = pop & filter_mask(frame, spec.ascertainment, key="ascertainment", table=spec.table)
+    if spec.ascertainment:
+        attrition.append({"step": "outcome ascertained (" + ", ".join(f"{k}={v}" for k, v in spec.ascertainment.items()) + ")", "n": int(asc.sum())})
+    y_all = _outcome_values(frame, spec)
+    observed = ~np.isnan(y_all)
+    years = pd.to_numeric(frame[YEAR_COLUMN], errors="coerce").to_numpy(dtype=float)
+    test_year = _choose_test_year(years, pop, asc & observed, asc, spec)
+    first = spec.validation.first_train_year
+    in_train_years = (years < test_year) & (years >= (first if first is not None else -np.inf))
+    train_all = asc & in_train_years
+    test_all = asc & (years == test_year)
+    attrition.append({"step": f"in the training years (< {test_year}) or the test year ({test_year})", "n": int((train_all | test_all).sum())})
+    label = "responded (outcome reported)" if spec.nonresponse is not None else "outcome present"
+    attrition.append({"step": f"{label}: training", "n": int((train_all & observed).sum())})
+    attrition.append({"step": f"{label}: test", "n": int((test_all & observed).sum())})
+
+    train_mask, test_mask = train_all & observed, test_all & observed
+    X_train, y_train = frame[train_mask].reset_index(drop=True), y_all[train_mask]
+    X_test, y_test = frame[test_mask].reset_index(drop=True), y_all[test_mask]
+    if len(y_train) < MIN_TRAIN_ROWS:
+        raise InputError(
+            f"model {spec.model_name!r}: only {len(y_train)} training rows with the outcome (need {MIN_TRAIN_ROWS})",
+            table=spec.table, column=spec.outcome,
+        )
+    if spec.kind == "binary" and min(y_train.sum(), len(y_train) - y_train.sum()) < spec.validation.cv_folds:
+        raise InputError(
+            f"model {spec.model_name!r}: {int(y_train.sum())} events in {len(y_train)} training rows is too few "
+            f"for {spec.validation.cv_folds}-fold cross-validation",
+            table=spec.table, column=spec.outcome,
+        )
+    train_years = sorted(set(years[train_mask].astype(int).tolist()))
+
+    # Non-response (PROMs): table and optional weights.
+    nonresponse_table = None
+    weights = None
+    if spec.nonresponse is not None:
+        pool = (train_all | test_all)
+        nonresponse_table = response_table(
+            frame[pool], observed[pool], numeric=spec.features.numeric,
+            categorical=spec.features.categorical, boolean=spec.features.boolean,
+        )
+        if spec.nonresponse.weighting == "ipw":
+            responders = observed[train_all]
+            if (~responders).sum() >= 5:
+                response_model = build_pipeline(spec, "glm").set_params(model=GLMClassifier())
+                weights = response_weights(
+                    response_model, frame[train_all].reset_index(drop=True), responders,
+                    max_weight=spec.nonresponse.max_weight,
+                )
+    timings["select_rows"] = round(time.perf_counter() - t0, 3)
+
+    # Cross-validation inside the training years.
+    t1 = time.perf_counter()
+    robust = weights is not None
+    splits = _cv_splits(spec, X_train, y_train)
+    cv_metrics: dict[str, dict[str, float]] = {}
+    oof: dict[str, np.ndarray] = {}
+    fit_params = {} if weights is None else {"model__sample_weight": weights}
+    for cand in CANDIDATES:
+        pipe = build_pipeline(spec, cand, robust=robust)
+        method = "predict_proba" if spec.kind == "binary" else "predict"
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Found unknown categories")
+            pred = cross_val_predict(pipe, X_train, y_train, cv=splits, method=method, params=fit_params)
+        pred = pred[:, 1] if spec.kind == "binary" else (pred if spec.bounds is None else np.clip(pred, *spec.bounds))
+        oof[cand] = pred
+        cv_metrics[cand] = _metrics(spec, y_train, pred)
+    timings["cross_validation"] = round(time.perf_counter() - t1, 3)
+
+    metric = spec.validation.metric
+    sign = direction(metric)
+    gain = sign * (cv_metrics["hgb"][metric] - cv_metrics["glm"][metric])
+    selected = "hgb" if gain > spec.validation.prefer_glm_within else "glm"
+
+    # Final fits on all training rows.
+    t2 = time.perf_counter()
+    fitted: dict[str, Pipeline] = {}
+    recalibrated: dict[str, bool] = {}
+    for cand in CANDIDATES:
+        recal = cand != "comparator" and _needs_recalibration(spec, cv_metrics[cand])
+        recalibrated[cand] = recal
+        pipe = _finalise(spec, build_pipeline(spec, cand, robust=robust), recal)
+        fitted[cand] = _fit(pipe, X_train, y_train, weights)
+    timings["final_fit"] = round(time.perf_counter() - t2, 3)
+
+    # Temporal test.
+    t3 = time.perf_counter()
+    test_metrics: dict[str, dict[str, float]] = {}
+    test_pred: dict[str, np.ndarray] = {}
+    for cand in CANDIDATES:
+        pred = _predict(spec, fitted[cand], X_test)
+        interval = None
+        if spec.kind == "continuous":
+            conformal = fitted[cand][-1]
+            lower, upper = conformal.predict_interval(fitted[cand][:-1].transform(X_test))
+            if spec.bounds is not None:
+                lower, upper = np.clip(lower, *spec.bounds), np.clip(upper, *spec.bounds)
+            interval = (lower, upper)
+        test_pred[cand] = pred
+        test_metrics[cand] = _metrics(spec, y_test, pred, interval)
+    chosen = test_pred[selected]
+    sub_frame = X_test[[c for c in spec.validation.subgroups if c in X_test]].copy()
+    sub_frame["y"], sub_frame["pred"] = y_test, chosen
+    subgroups = subgroup_metrics(sub_frame, spec.validation.subgroups, spec.kind)
+    calib = calibration_table(y_test, chosen, spec.kind)
+    reference = _reference_comparison(spec, X_test, y_test, chosen)
+    timings["test_evaluation"] = round(time.perf_counter() - t3, 3)
+
+    explainer = fitted["glm"]
+    model = OutcomeModel(
+        name=spec.model_name,
+        table=spec.table,
+        outcome=spec.outcome,
+        joint=spec.joint,
+        kind=spec.kind,
+        unit=spec.unit,
+        bounds=spec.bounds,
+        features={"numeric": spec.features.numeric, "categorical": spec.features.categorical, "boolean": spec.features.boolean},
+        population={k: v for k, v in spec.population.items()},
+        estimator=fitted[selected],
+        explainer=explainer,
+        candidate=selected,
+        recalibrated=recalibrated[selected],
+        training_period=(train_years[0], train_years[-1]),
+        test_year=test_year,
+        n_train=len(y_train),
+        test_metrics=_round(test_metrics[selected]),
+        feature_summary=summarise_features(X_train, {"numeric": spec.features.numeric, "categorical": spec.features.categorical, "boolean": spec.features.boolean}),
+        interval_coverage=spec.validation.interval_coverage if spec.kind == "continuous" else None,
+        spec_hash=config_hash(spec),
+    )
+    predictors = _predictor_table(spec, X_train, X_test)
+    timings["total"] = round(time.perf_counter() - t0, 3)
+    metrics = {
+        "model": spec.model_name,
+        "registered_name": spec.registered_name,
+        "description": spec.description,
+        "outcome": spec.outcome,
+        "joint": spec.joint,
+        "kind": spec.kind,
+        "unit": spec.unit,
+        "metric": metric,
+        "selected": selected,
+        "recalibrated": recalibrated[selected],
+        "train_years": train_years,
+        "test_year": test_year,
+        "n_train": int(len(y_train)),
+        "n_test": int(len(y_test)),
+        "events_train": int(y_train.sum()) if spec.kind == "binary" else None,
+        "events_test": int(y_test.sum()) if spec.kind == "binary" else None,
+        "cv_folds": len(splits),
+        "cv": {k: _round(v) for k, v in cv_metrics.items()},
+        "test": {k: _round(v) for k, v in test_metrics.items()},
+        "reference": reference,
+        "ipw": weights is not None,
+        "spec_hash": model.spec_hash,
+        "timings_s": timings,
+    }
+    log.info(
+        "%s: %s selected; test %s %.3f (comparator %.3f), n_train=%d n_test=%d",
+        spec.model_name, selected, metric, test_metrics[selected].get(metric, np.nan),
+        test_metrics["comparator"].get(metric, np.nan), len(y_train), len(y_test),
+    )
+    return TrainingResult(
+        spec=spec,
+        model=model,
+        metrics=metrics,
+        coefficients=model.coefficients(),
+        subgroups=subgroups,
+        calibration=calib,
+        attrition=pd.DataFrame(attrition),
+        predictors=predictors,
+        nonresponse=nonresponse_table,
+        test_frame=X_test,
+        test_y=y_test,
+        timings=timings,
+    )
+
+
+def _reference_comparison(spec: ModelSpec, X_test: pd.DataFrame, y_test: np.ndarray, pred: np.ndarray) -> dict[str, Any] | None:
+    """The model against an external prediction (e.g. NHS's case-mix model) on the same test patients."""
+    ref = spec.validation.reference
+    if ref is None:
+        return None
+    score = pd.to_numeric(X_test[ref.column], errors="coerce").to_numpy(dtype=float)
+    if ref.subtract:
+        score = score - pd.to_numeric(X_test[ref.subtract], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(score)
+    if spec.kind == "binary":
+        from vbhc.train._metrics import auc_delong
+
+        out = {"label": ref.label, "n": int(ok.sum())}
+        for who, s in (("model", pred[ok]), ("reference", score[ok])):
+            auc, se = auc_delong(y_test[ok].astype(bool), s)
+            out[who] = _round({"auc": auc, "auc_lower": auc - 1.96 * se, "auc_upper": auc + 1.96 * se})
+        return out
+    return {
+        "label": ref.label,
+        "n": int(ok.sum()),
+        "model": _round(continuous_metrics(y_test[ok], pred[ok])),
+        "reference": _round(continuous_metrics(y_test[ok], score[ok])),
+    }
+
+
+_HANDLING = {
+    "categorical": "missing is its own level",
+    "numeric": "training median + missing indicator (GLM); native (boosting)",
+    "boolean": "most common value + missing indicator (GLM); native (boosting)",
+}
+
+
+def _predictor_table(spec: ModelSpec, X_train: pd.DataFrame, X_test: pd.DataFrame) -> pd.DataFrame:
+    """Each predictor with its kind and share missing in the training and test rows (TRIPOD 7, 9)."""
+    rows = []
+    for kind, cols in (("categorical", spec.features.categorical), ("numeric", spec.features.numeric), ("boolean", spec.features.boolean)):
+        for c in cols:
+            rows.append({
+                "feature": c,
+                "kind": kind,
+                "missing_train_pct": float(X_train[c].isna().mean() * 100) if len(X_train) else float("nan"),
+                "missing_test_pct": float(X_test[c].isna().mean() * 100) if len(X_test) else float("nan"),
+                "handling": _HANDLING[kind],
+                "in_comparator": c in spec.comparator,
+            })
+    return pd.DataFrame(rows)
