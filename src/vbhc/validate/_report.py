@@ -1,7 +1,9 @@
 """The data-quality report as HTML (through :mod:`vbhc.report`), from the report dict.
 
 Counts, rates with 95 % Wilson intervals and example row numbers only: never an
-identifier or any other value of a row.
+identifier or any other value of a row.  The counts are of registrations failing a
+rule, not statistics about patients, so small-cell suppression does not apply (a
+withheld count would hide which rows need fixing, while revealing nothing less).
 """
 
 from __future__ import annotations
@@ -25,9 +27,8 @@ def _table_summary(report: dict[str, Any]) -> pd.DataFrame:
         rows.append(
             {
                 "table": name,
-                # Text, so that small-cell suppression (keyed on "quarantined") withholds only the rates.
-                "rows": f"{t['rows_in']:,}",
-                "accepted": f"{t['rows_accepted']:,}",
+                "rows": t["rows_in"],
+                "accepted": t["rows_accepted"],
                 "quarantined": t["rows_quarantined"],
                 "quarantined %": _pct(t["rate"]),
                 "95% CI low %": _pct(lo),
@@ -74,12 +75,14 @@ def render_html(report: dict[str, Any]) -> str:
         "several rules.",
         "Rows referring to a quarantined row of another table are quarantined too (rule parent_quarantined:<table>).",
         "Split or overlapping contacts are legitimate registrations and are not rejected.",
+        "Counts are of input rows (registrations), not of patients, and describe no patient characteristic; "
+        "they are shown in full so that every rejected row can be traced. No identifier or value of a row is shown.",
     ]
     sections = [
         Section(
             title="Tables",
             intro=intro,
-            html=table_html(_table_summary(report), count_column="quarantined", float_digits=2),
+            html=table_html(_table_summary(report), float_digits=2),
             notes=notes,
             anchor="tables",
         )
@@ -92,7 +95,7 @@ def render_html(report: dict[str, Any]) -> str:
             notes.append(f"Columns not in the schema (kept in quarantine only): {', '.join(t['ignored_columns'])}.")
         notes += [f"Not checked: {s}." for s in t["skipped_checks"]]
         body = (
-            table_html(broken, count_column="rows", float_digits=2)
+            table_html(broken, float_digits=2)
             if len(broken)
             else "<p>Every row passed every rule.</p>"
         )

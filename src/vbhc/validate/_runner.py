@@ -101,7 +101,7 @@ def validate_raw_dir(
     required, optional = settings.table_schemas(schemas)
     sources: dict[str, TableSource] = {}
     problems: list[InputError] = []
-    for table in required + [t for t in optional if (raw_dir / f"{table}.parquet").exists()]:
+    for table in required + [t for t in optional if (raw_dir / f"{t}.parquet").exists()]:
         try:
             sources[table] = TableSource.from_parquet(table, raw_dir / f"{table}.parquet")
         except InputError as exc:
