@@ -83,6 +83,7 @@ DIRT = [
     ("prom_responses", lambda r: set_value(r, "prom_responses", 3, answer=2.5), {3: "answer_on_instrument_scale"}),
     ("prom_responses", lambda r: set_value(r, "prom_responses", 2, answer=101.0), {2: "answer_on_instrument_scale;range:answer"}),
     ("prom_responses", lambda r: set_value(r, "prom_responses", 1, joint="knee"), {1: "oxford_form_matches_joint"}),
+    ("prom_responses", lambda r: set_value(r, "prom_responses", 1, item="KNEELING"), {1: "item_of_instrument"}),
     ("prom_responses", lambda r: add_row(r, "prom_responses", 0, response_id="r9", person_id="p004", response_date="2019-08-01"), {5: "not_after_death"}),
     ("costs", lambda r: set_value(r, "costs", 2, amount_dkk=-350.0), {2: "range:amount_dkk"}),
     ("costs", lambda r: set_value(r, "costs", 2, cost_category="lottery"), {2: "allowed:cost_category"}),
