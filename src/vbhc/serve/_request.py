@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from vbhc.proms import EQ5D_DIMENSIONS, OHS_ITEMS, OKS_ITEMS, load_prom_settings
@@ -26,7 +26,20 @@ _EPISODES = load_schema("episodes")
 OXFORD_ITEMS: dict[str, tuple[str, ...]] = {"hip": OHS_ITEMS, "knee": OKS_ITEMS}
 OXFORD_INSTRUMENT = {"hip": "OHS", "knee": "OKS"}
 
-OxfordAnswer = Annotated[int, Field(ge=0, le=4, description="0 (worst) to 4 (best).")]
+def _whole(value: Any) -> Any:
+    """4.0 is the whole number 4 (as in JSON Schema); 2.5 and strings stay invalid."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _whole_number(low: Any, high: Any) -> Any:
+    """An integer from ``low`` to ``high`` that also accepts 4.0 for 4."""
+    return Annotated[int, Field(ge=low, le=high), BeforeValidator(_whole)]
+
+
+_MAX_MISSING = load_prom_settings().oxford_max_missing_items
+OxfordAnswer = Annotated[_whole_number(0, 4), Field(description="0 (worst) to 4 (best).")]
 OxfordItem = Literal[tuple(sorted(set(OXFORD_ITEMS["hip"]) | set(OXFORD_ITEMS["knee"])))]  # type: ignore[valid-type]
 
 
@@ -83,18 +96,20 @@ def _column_rule(name: str) -> FieldRule:
 
 
 def _column_field(name: str, *, required: bool = False, description: str | None = None) -> Any:
-    """A pydantic ``Field`` with the episodes schema's range and description."""
+    """A pydantic ``Field`` with the episodes schema's description and unit."""
     col = _EPISODES.column(name)
     text = description or col.description
     if col.unit:
         text += f" Unit: {col.unit}."
-    kwargs: dict[str, Any] = {"description": text if required else text + " Optional: imputed when missing."}
-    if col.allowed is None and col.type != "bool":
-        if col.min is not None:
-            kwargs["ge"] = col.min
-        if col.max is not None:
-            kwargs["le"] = col.max
-    return Field(... if required else None, **kwargs)
+    return Field(... if required else None, description=text if required else text + " Optional: imputed when missing.")
+
+
+def _ranged(name: str) -> Any:
+    """The column's number type with the schema's range (whole numbers for integer columns)."""
+    col = _EPISODES.column(name)
+    if col.type == "float64":
+        return Annotated[float, Field(ge=col.min, le=col.max)]
+    return _whole_number(col.min, col.max)
 
 
 def _allowed(name: str) -> Any:
@@ -102,16 +117,34 @@ def _allowed(name: str) -> Any:
     return Literal[tuple(_EPISODES.column(name).allowed)]  # type: ignore[misc]
 
 
+def _not_both(number: str, answers: str) -> dict[str, Any]:
+    """JSON Schema: the score and its answers are not both given (non-null)."""
+    return {
+        "not": {
+            "required": [number, answers],
+            "properties": {number: {"type": "number"}, answers: {"type": "object"}},
+        }
+    }
+
+
+def _items_of_joint(joint: str) -> dict[str, Any]:
+    """JSON Schema: Oxford answers of a hip use Oxford Hip Score items, of a knee the knee items."""
+    return {
+        "if": {"required": ["joint"], "properties": {"joint": {"const": joint}}},
+        "then": {"properties": {"oxford_items": {"anyOf": [{"type": "null"}, {"propertyNames": {"enum": list(OXFORD_ITEMS[joint])}}]}}},
+    }
+
+
 class EQ5DAnswers(BaseModel):
     """EQ-5D-5L answers: level 1 (no problems) to 5 (extreme problems / unable) per dimension."""
 
-    model_config = ConfigDict(extra="forbid", title="EQ5DAnswers")
+    model_config = ConfigDict(extra="forbid", strict=True, title="EQ5DAnswers")
 
-    MO: int = Field(ge=1, le=5, description="Mobility (1 no problems ... 5 unable to walk about).")
-    SC: int = Field(ge=1, le=5, description="Self-care (1 no problems ... 5 unable to wash or dress).")
-    UA: int = Field(ge=1, le=5, description="Usual activities (1 no problems ... 5 unable).")
-    PD: int = Field(ge=1, le=5, description="Pain / discomfort (1 none ... 5 extreme).")
-    AD: int = Field(ge=1, le=5, description="Anxiety / depression (1 not ... 5 extremely).")
+    MO: _whole_number(1, 5) = Field(description="Mobility (1 no problems ... 5 unable to walk about).")
+    SC: _whole_number(1, 5) = Field(description="Self-care (1 no problems ... 5 unable to wash or dress).")
+    UA: _whole_number(1, 5) = Field(description="Usual activities (1 no problems ... 5 unable).")
+    PD: _whole_number(1, 5) = Field(description="Pain / discomfort (1 none ... 5 extreme).")
+    AD: _whole_number(1, 5) = Field(description="Anxiety / depression (1 not ... 5 extremely).")
 
     def levels(self) -> list[int]:
         """Levels in profile order MO SC UA PD AD."""
@@ -128,8 +161,14 @@ class PredictionRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,  # JSON types as documented: no "27" for 27, no 0 for false
         allow_inf_nan=False,
         json_schema_extra={
+            "allOf": [
+                _not_both("oxford_pre", "oxford_items"),
+                _not_both("eq5d_pre", "eq5d_items"),
+                *(_items_of_joint(j) for j in OXFORD_ITEMS),
+            ],
             "examples": [
                 {
                     "joint": "hip", "age": 68, "sex": "F", "bmi": 29.5, "asa_class": 2,
@@ -143,30 +182,31 @@ class PredictionRequest(BaseModel):
     )
 
     joint: _allowed("joint") = _column_field("joint", required=True)  # type: ignore[valid-type]
-    age: float = _column_field("age", required=True)
+    age: _ranged("age") = _column_field("age", required=True)
     sex: _allowed("sex") = _column_field("sex", required=True)  # type: ignore[valid-type]
-    bmi: float | None = _column_field("bmi")
-    asa_class: int | None = _column_field("asa_class")
+    bmi: _ranged("bmi") | None = _column_field("bmi")
+    asa_class: _ranged("asa_class") | None = _column_field("asa_class")
     smoking: _allowed("smoking") | None = _column_field("smoking")  # type: ignore[valid-type]
-    alcohol_units_week: float | None = _column_field("alcohol_units_week")
+    alcohol_units_week: _ranged("alcohol_units_week") | None = _column_field("alcohol_units_week")
     indication: _allowed("indication") | None = _column_field("indication")  # type: ignore[valid-type]
-    charlson_index: int | None = _column_field("charlson_index")
+    charlson_index: _ranged("charlson_index") | None = _column_field("charlson_index")
     anxiety_depression: bool | None = _column_field("anxiety_depression")
-    oxford_pre: float | None = _column_field("oxford_pre")
-    oxford_items: dict[OxfordItem, OxfordAnswer | None] | None = Field(  # type: ignore[valid-type]
+    oxford_pre: _ranged("oxford_pre") | None = _column_field("oxford_pre")
+    oxford_items: dict[OxfordItem, OxfordAnswer] | None = Field(  # type: ignore[valid-type]
         None,
+        min_length=12 - _MAX_MISSING,
         description=(
             "Instead of oxford_pre: the 12 Oxford answers (0-4, 4 best), keyed by item. Hip: "
             + ", ".join(OXFORD_ITEMS["hip"]) + ". Knee: " + ", ".join(OXFORD_ITEMS["knee"])
-            + ". Up to 2 may be missing (null or left out); they are filled with the mean answer."
+            + f". Up to {_MAX_MISSING} may be left out; they are filled with the mean of the other answers."
         ),
     )
-    eq5d_pre: float | None = _column_field("eq5d_pre")
+    eq5d_pre: _ranged("eq5d_pre") | None = _column_field("eq5d_pre")
     eq5d_items: EQ5DAnswers | None = Field(
         None,
         description="Instead of eq5d_pre: the 5 EQ-5D-5L answers, valued with the value set the models were trained with.",
     )
-    eqvas_pre: float | None = _column_field("eqvas_pre")
+    eqvas_pre: _ranged("eqvas_pre") | None = _column_field("eqvas_pre")
     employed: bool | None = _column_field(
         "employed", description="Employed (or sick-listed from a job) before surgery: return to work applies."
     )
@@ -185,18 +225,12 @@ class PredictionRequest(BaseModel):
                     "oxford_items",
                     f"{', '.join(wrong)} not in the Oxford {self.joint.title()} Score (its items: {', '.join(items)})",
                 )
-            missing = sum(self.oxford_items.get(i) is None for i in items)
-            most = load_prom_settings().oxford_max_missing_items
-            if missing > most:
-                raise _field_error(
-                    "oxford_items", f"{missing} of 12 answers missing; at most {most} may be missing to compute the score"
-                )
         return self
 
     def oxford_answers(self) -> list[float]:
         """The 12 Oxford answers in item order (NaN where missing); requires ``oxford_items``."""
         items = self.oxford_items or {}
-        return [math.nan if (a := items.get(i)) is None else float(a) for i in OXFORD_ITEMS[self.joint]]
+        return [float(items[i]) if i in items else math.nan for i in OXFORD_ITEMS[self.joint]]
 
 
 def _field_error(field: str, message: str) -> PydanticCustomError:
@@ -235,6 +269,9 @@ def field_messages(errors: list[dict[str, Any]]) -> list[dict[str, str]]:
             field, text = str(ctx.get("field", "body")), str(ctx.get("message", "is not valid"))
         elif kind == "json_invalid":
             field, text = "body", "is not valid JSON"
+        elif loc == ["oxford_items"] and kind == "too_short":
+            given = int((err.get("ctx") or {}).get("actual_length", 0))
+            field, text = "oxford_items", f"{12 - given} of 12 answers missing; at most {_MAX_MISSING} may be left out"
         elif loc and loc[-1] == "[key]":  # a dictionary key outside the allowed items
             field, text = ".".join(loc[:-2]), f"{loc[-2]} is not an Oxford item"
         else:

@@ -116,7 +116,7 @@
       const answers = {};
       for (const item of config.oxford_items[body.joint || "hip"]) {
         const v = numberOrText(data.get(`oxford_item_${item}`));
-        answers[item] = v === undefined ? null : v;
+        if (v !== undefined) answers[item] = v; // unanswered items are left out
       }
       body.oxford_items = answers;
     } else {
