@@ -8,7 +8,7 @@ cost per QALY) with Porter's three outcome tiers.  Methods: ``docs/value-and-pri
 """
 
 from vbhc.value._config import OutcomeSpec, ValueSettings, load_value_settings
-from vbhc.value._funnel import Funnel, fit_funnel, poisson_ratio_ci
+from vbhc.value._funnel import Funnel, fit_funnel, poisson_ratio_ci, z_scores
 from vbhc.value._inputs import check_predictions, read_predictions
 from vbhc.value._shrinkage import RandomIntercept, fit_random_intercept
 from vbhc.value._value import ValueResult, assess_value, qaly_gain
@@ -27,4 +27,5 @@ __all__ = [
     "poisson_ratio_ci",
     "qaly_gain",
     "read_predictions",
+    "z_scores",
 ]

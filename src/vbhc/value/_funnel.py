@@ -1,24 +1,28 @@
 """Funnel-plot control limits with Spiegelhalter's additive overdispersion adjustment.
 
-Two kinds of indicator:
+Two kinds of indicator, each turned into a z-score per unit and a within-unit standard
+error ``s`` on an additive scale:
 
-- ``ratio``: an indirectly standardised ratio O/E (binary outcomes).  On the
-  square-root scale ``Y = sqrt(O/E)`` has target 1 and standard error
-  ``s = 1 / (2 sqrt(E))`` (Spiegelhalter 2005, the "CQC" transform of FunnelPlotR).
-- ``mean``: a unit's mean of observed - expected (continuous outcomes; FunnelPlotR
-  has no such type, so these limits are our own): target 0, ``s = sigma / sqrt(n)``
-  with ``sigma`` the national SD of observed - expected.
+- ``mean`` (continuous outcomes): a unit's mean of observed - expected; target 0,
+  ``s = sigma / sqrt(n)`` with ``sigma`` the national SD of observed - expected,
+  ``z = mean / s``.  FunnelPlotR has no such type, so these limits are our own.
+- ``proportion`` (binary outcomes, indirectly standardised): O events among n
+  patients whose expected rate is ``rate = E / n``.  ``z`` is the exact binomial
+  mid-p z-score ``Phi^-1(P(Y < O) + P(Y = O) / 2)``, Y ~ Binomial(n, rate), which keeps
+  the false-alarm rate near nominal for rare (death) and common (MIC) outcomes
+  alike, where square-root or arcsine approximations flag 0-13 % instead of 5 %;
+  ``s = 1 / (2 sqrt(n))`` is the SE on the arcsine scale (FunnelPlotR's "PR" type).
 
-Overdispersion (Spiegelhalter et al. 2012, as in FunnelPlotR ``od_adjustment.R``):
-z-scores ``(Y - target) / s`` are Winsorised at the ``trim`` and ``1 - trim``
-quantiles, ``phi = mean(z_w^2)`` over the I units, and when ``I phi > I - 1`` the
-between-unit variance is
+Overdispersion (Spiegelhalter et al. 2012, as FunnelPlotR ``od_adjustment.R``): the
+z-scores are Winsorised at the ``trim`` and ``1 - trim`` quantiles, ``phi = mean(z_w^2)``
+over the I units, and when ``I phi > I - 1``
 
     tau2 = (I phi - (I - 1)) / (sum(w) - sum(w^2) / sum(w)),   w = 1 / s^2,
 
-added to every unit's variance: limits are ``target +- z_p sqrt(s^2 + tau2)``
-(squared back for ratios).  ``tau2 = 0`` means the data show no overdispersion and the
-plain limits are used.
+is added to every unit's variance: the adjusted z-score is ``z s / sqrt(s^2 + tau2)``
+and limits are ``target +- z_p sqrt(s^2 + tau2)`` (proportions: on the arcsine scale,
+``sin^2(asin(sqrt(rate)) +- ...)``).  ``tau2 = 0`` means the data show no
+overdispersion and the plain limits are used.
 """
 
 from __future__ import annotations
@@ -29,22 +33,46 @@ from typing import Literal
 import numpy as np
 from scipy import stats
 
-Kind = Literal["mean", "ratio"]
+Kind = Literal["mean", "proportion"]
 
 WITHIN = "within"
 
 
+def z_scores(
+    kind: Kind,
+    n: np.ndarray,
+    *,
+    mean: np.ndarray | None = None,
+    sigma: float = 1.0,
+    observed: np.ndarray | None = None,
+    rate: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Unadjusted z-scores and within-unit SEs ``s`` (see the module docstring)."""
+    n = np.asarray(n, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if kind == "mean":
+            s = sigma / np.sqrt(n)
+            return np.asarray(mean, dtype=float) / s, s
+        o = np.asarray(observed, dtype=float)
+        p = np.asarray(rate, dtype=float)
+        ok = (n > 0) & (p > 0) & (p < 1) & np.isfinite(o)
+        mid = np.full(n.shape, np.nan)
+        nn, oo, pp = n[ok], o[ok], p[ok]
+        mid[ok] = stats.binom.cdf(oo - 1, nn, pp) + 0.5 * stats.binom.pmf(oo, nn, pp)
+        return stats.norm.ppf(mid), 1.0 / (2.0 * np.sqrt(n))
+
+
 @dataclass(frozen=True)
 class Funnel:
-    """Fitted funnel: what is needed to draw limits at any precision and to flag units.
+    """Fitted funnel: what is needed to draw limits and to flag units.
 
     Attributes
     ----------
-    kind: ``"mean"`` (continuous, residual means) or ``"ratio"`` (O/E).
-    sigma: national SD of observed - expected (``mean`` only; 1 for ratios).
+    kind: ``"mean"`` (continuous) or ``"proportion"`` (binary, indirectly standardised).
+    sigma: national SD of observed - expected (``mean``; 1 for proportions).
     phi: dispersion ratio of the Winsorised z-scores (NaN when not estimated).
-    tau2: additive between-unit variance on the plotted scale (0 = no adjustment).
-    units: number of units the overdispersion estimate used.
+    tau2: additive between-unit variance on the ``s`` scale (0 = no adjustment).
+    units: number of units in the funnel.
     levels: coverages of the two limits, e.g. (0.95, 0.998).
     """
 
@@ -60,46 +88,38 @@ class Funnel:
         """True when the limits include the overdispersion term."""
         return self.tau2 > 0
 
-    def scale(self, precision: np.ndarray) -> np.ndarray:
-        """Within-unit SE on the plotted scale for ``precision`` = n (mean) or E (ratio)."""
-        p = np.asarray(precision, dtype=float)
+    def adjust(self, z: np.ndarray, s: np.ndarray) -> np.ndarray:
+        """Overdispersion-adjusted z-scores."""
+        with np.errstate(invalid="ignore"):
+            return np.asarray(z, dtype=float) * s / np.sqrt(np.asarray(s, dtype=float) ** 2 + self.tau2)
+
+    def bounds(self, n: np.ndarray, level: float, rate: float | np.ndarray = 1.0) -> tuple[np.ndarray, np.ndarray]:
+        """Limits at coverage ``level`` for units of size ``n``: residual means (``mean``)
+        or O/E ratios for an expected rate ``rate`` (``proportion``, arcsine scale)."""
+        n = np.asarray(n, dtype=float)
+        z = stats.norm.ppf(0.5 + level / 2)
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.kind == "mean":
-                return self.sigma / np.sqrt(p)
-            return 1.0 / (2.0 * np.sqrt(p))
+                half = z * np.sqrt((self.sigma / np.sqrt(n)) ** 2 + self.tau2)
+                return -half, half
+            half = z * np.sqrt(1.0 / (4.0 * n) + self.tau2)
+            centre = np.arcsin(np.sqrt(rate))
+            lo = np.sin(np.clip(centre - half, 0.0, np.pi / 2)) ** 2 / rate
+            hi = np.sin(np.clip(centre + half, 0.0, np.pi / 2)) ** 2 / rate
+            return lo, hi
 
-    def bounds(self, precision: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-        """Lower and upper limits at coverage ``level``: residual means or O/E ratios."""
-        half = stats.norm.ppf(0.5 + level / 2) * np.sqrt(self.scale(precision) ** 2 + self.tau2)
-        if self.kind == "mean":
-            return -half, half
-        return np.clip(1.0 - half, 0.0, None) ** 2, (1.0 + half) ** 2
-
-    def z_scores(self, value: np.ndarray, precision: np.ndarray) -> np.ndarray:
-        """Overdispersion-adjusted z-scores of residual means or O/E ratios."""
-        y, target = _transform(self.kind, value)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (y - target) / np.sqrt(self.scale(precision) ** 2 + self.tau2)
-
-    def classify(self, value: np.ndarray, precision: np.ndarray) -> np.ndarray:
+    def classify(self, z: np.ndarray, s: np.ndarray) -> np.ndarray:
         """``within``, ``alert_low``/``alert_high`` (outside the first limit) or
-        ``alarm_low``/``alarm_high`` (outside the second); NaN input gives None."""
-        z = self.z_scores(value, precision)
+        ``alarm_low``/``alarm_high`` (outside the second); None where z is unknown."""
+        za = self.adjust(z, s)
         alert, alarm = (stats.norm.ppf(0.5 + lv / 2) for lv in self.levels)
-        out = np.full(z.shape, WITHIN, dtype=object)
-        out[z > alert] = "alert_high"
-        out[z < -alert] = "alert_low"
-        out[z > alarm] = "alarm_high"
-        out[z < -alarm] = "alarm_low"
-        out[~np.isfinite(z)] = None
+        out = np.full(za.shape, WITHIN, dtype=object)
+        out[za > alert] = "alert_high"
+        out[za < -alert] = "alert_low"
+        out[za > alarm] = "alarm_high"
+        out[za < -alarm] = "alarm_low"
+        out[~np.isfinite(za)] = None
         return out
-
-
-def _transform(kind: Kind, value: np.ndarray) -> tuple[np.ndarray, float]:
-    v = np.asarray(value, dtype=float)
-    if kind == "mean":
-        return v, 0.0
-    return np.sqrt(np.clip(v, 0.0, None)), 1.0
 
 
 def winsorised_phi(z: np.ndarray, trim: float) -> float:
@@ -125,8 +145,8 @@ def additive_tau2(phi: float, s: np.ndarray) -> float:
 
 def fit_funnel(
     kind: Kind,
-    value: np.ndarray,
-    precision: np.ndarray,
+    z: np.ndarray,
+    s: np.ndarray,
     *,
     sigma: float = 1.0,
     levels: tuple[float, float] = (0.95, 0.998),
@@ -134,30 +154,19 @@ def fit_funnel(
     trim: float = 0.10,
     min_units: int = 10,
 ) -> Funnel:
-    """Fit funnel limits to units' residual means (``mean``) or O/E ratios (``ratio``).
+    """Fit funnel limits from units' z-scores and SEs (:func:`z_scores`).
 
-    ``precision`` is each unit's n (mean) or expected count E (ratio).  Units with no
-    precision or no value are ignored.  Overdispersion is estimated only from at least
-    ``min_units`` units (fewer give no usable phi).
+    Units without a finite z are ignored.  Overdispersion is estimated only from at
+    least ``min_units`` units (fewer give no usable phi).
     """
-    value = np.asarray(value, dtype=float)
-    precision = np.asarray(precision, dtype=float)
-    ok = np.isfinite(value) & np.isfinite(precision) & (precision > 0)
-    base = Funnel(kind=kind, sigma=float(sigma), phi=float("nan"), tau2=0.0, units=int(ok.sum()), levels=levels)
-    if overdispersion == "never" or ok.sum() < min_units:
-        return base
-    s = base.scale(precision[ok])
-    y, target = _transform(kind, value[ok])
-    z = (y - target) / s
-    phi = winsorised_phi(z, trim)
-    return Funnel(
-        kind=kind,
-        sigma=float(sigma),
-        phi=phi,
-        tau2=additive_tau2(phi, s),
-        units=int(ok.sum()),
-        levels=levels,
-    )
+    z = np.asarray(z, dtype=float)
+    s = np.asarray(s, dtype=float)
+    ok = np.isfinite(z) & np.isfinite(s) & (s > 0)
+    units = int(ok.sum())
+    if overdispersion == "never" or units < min_units:
+        return Funnel(kind, float(sigma), float("nan"), 0.0, units, levels)
+    phi = winsorised_phi(z[ok], trim)
+    return Funnel(kind, float(sigma), phi, additive_tau2(phi, s[ok]), units, levels)
 
 
 def poisson_ratio_ci(observed: np.ndarray, expected: np.ndarray, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

@@ -79,23 +79,25 @@ def check_predictions(
         raise InputError(
             f"{int(ids.duplicated().sum())} episode ids appear more than once", table=TABLE, column="episode_id"
         )
-    missing = ~episodes["episode_id"].isin(ids)
-    if missing.any():
+    position = pd.Index(ids).get_indexer(episodes["episode_id"])
+    missing = int((position < 0).sum())
+    if missing:
         raise InputError(
-            f"{int(missing.sum())} of {len(episodes)} episodes have no prediction (predictions made for other episodes?)",
+            f"{missing} of {len(episodes)} episodes have no prediction (predictions made for other episodes?)",
             table=TABLE,
             column="episode_id",
             rule="one prediction row per episode",
         )
-    unknown = ~ids.isin(episodes["episode_id"])
-    if unknown.any():
+    unknown = len(predictions) - len(episodes)
+    if unknown > 0:
         raise InputError(
-            f"{int(unknown.sum())} predictions are for episodes that are not in the episodes table",
+            f"{unknown} predictions are for episodes that are not in the episodes table",
             table=TABLE,
             column="episode_id",
             rule="one prediction row per episode",
         )
-    aligned = predictions.set_index("episode_id").reindex(episodes["episode_id"]).reset_index()
+    aligned = predictions.iloc[position].reset_index(drop=True)
+    aligned.attrs = dict(predictions.attrs)
     for column, (outcome, rows, binary) in needed.items():
         if column not in aligned.columns:
             raise InputError(
@@ -181,6 +183,14 @@ def numeric(df: pd.DataFrame, column: str, *, table: str = "episodes") -> np.nda
         return pd.to_numeric(col, errors="raise").astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
     except (TypeError, ValueError):
         raise InputError("expected numbers", table=table, column=column) from None
+
+
+def isin_values(values: pd.Series, allowed: Sequence[object]) -> np.ndarray:
+    """Boolean array: ``values`` equal to one of a few ``allowed`` values (fast for Arrow strings)."""
+    hit = np.zeros(len(values), dtype=bool)
+    for v in allowed:
+        hit |= (values == v).fillna(False).to_numpy(dtype=bool)
+    return hit
 
 
 def require_columns(df: pd.DataFrame, columns: Sequence[str], *, table: str = "episodes") -> None:

@@ -9,7 +9,8 @@ logit scale so that sum(e) = sum(y)).  Then, per unit j with n_j patients:
 - continuous: adjusted_j = ybar_nation + mean_j(y - e), interval by the unit's own SD;
 - binary: O/E_j = sum_j y / sum_j e, adjusted_j = O/E_j * rate_nation, exact Poisson
   interval for O;
-- funnel: ``_funnel`` (residual means or O/E, with overdispersion);
+- funnel: ``_funnel`` (residual means, or exact binomial z-scores of O given the
+  expected rate, with overdispersion);
 - shrunken: the random-intercept BLUP of mean_j(y - e) (``_shrinkage``) put back on
   the adjusted scale (binary: 1 + n_j u_j / E_j as the shrunken O/E).
 """
@@ -26,8 +27,8 @@ from vbhc.core.criteria import select_rows
 from vbhc.core.errors import InputError
 from vbhc.core.stats import wilson_ci
 from vbhc.value._config import OutcomeSpec, ValueSettings
-from vbhc.value._funnel import Funnel, fit_funnel, poisson_ratio_ci
-from vbhc.value._inputs import check_predictions, numeric, require_columns
+from vbhc.value._funnel import Funnel, Kind, fit_funnel, poisson_ratio_ci, z_scores
+from vbhc.value._inputs import check_predictions, isin_values, numeric, require_columns
 from vbhc.value._shrinkage import fit_random_intercept
 
 PROVIDER_COLUMNS = [
@@ -85,7 +86,7 @@ class PatientFrame:
 
 def outcome_needs(episodes: pd.DataFrame, settings: ValueSettings) -> dict[str, tuple[str, np.ndarray, bool]]:
     """Prediction columns the outcomes need, and for which episodes (see ``check_predictions``)."""
-    base = select_rows(episodes, settings.population) & episodes["joint"].isin(settings.joints).to_numpy()
+    base = select_rows(episodes, settings.population) & isin_values(episodes["joint"], settings.joints)
     needs: dict[str, tuple[str, np.ndarray, bool]] = {}
     for spec in settings.outcomes:
         rows = base & select_rows(episodes, spec.population) & np.isfinite(numeric(episodes, spec.observed_column))
@@ -121,7 +122,7 @@ def patient_frame(
     keep = (
         select_rows(episodes, settings.population)
         & select_rows(episodes, spec.population)
-        & episodes["joint"].isin(settings.joints).to_numpy()
+        & isin_values(episodes["joint"], settings.joints)
     )
     y = numeric(episodes, spec.observed_column)
     e = numeric(predictions, spec.prediction_column, table="predictions")
@@ -229,17 +230,18 @@ def compare_units(pf: PatientFrame, settings: ValueSettings) -> pd.DataFrame:
             n = sums["n"].to_numpy(dtype=float)
             re = fit_random_intercept(n, sums["mean_r"].to_numpy(), sums["ssw"].to_numpy())
             if spec.type == "continuous":
-                funnel = _fit(settings, "mean", sums["mean_r"].to_numpy() - nat_resid, n, sigma)
-                rows["funnel"] = funnel.classify(sums["mean_r"].to_numpy() - nat_resid, n)
+                z, se = z_scores("mean", n, mean=sums["mean_r"].to_numpy() - nat_resid, sigma=sigma)
+                funnel = _fit(settings, "mean", z, se, sigma)
                 rows["shrunken"] = nat_mean + re.effect
             else:
                 e = sums["expected"].to_numpy()
                 oe_nat = float(national["observed"] / national["expected"])
                 with np.errstate(divide="ignore", invalid="ignore"):
-                    rel = rows["oe_ratio"].to_numpy() / oe_nat
                     rows["shrunken"] = nat_mean * np.where(e > 0, 1 + n * re.effect / e, np.nan)
-                funnel = _fit(settings, "ratio", rel, e * oe_nat, 1.0)
-                rows["funnel"] = funnel.classify(rel, e * oe_nat)
+                    rate = np.clip(e / n * oe_nat, 0.0, 1.0)
+                z, se = z_scores("proportion", n, observed=sums["observed"].to_numpy(), rate=rate)
+                funnel = _fit(settings, "proportion", z, se, 1.0)
+            rows["funnel"] = funnel.classify(z, se)
             pf.fits.append(FitSummary(spec.name, joint, level, funnel, re.tau2, re.sigma2))
             rows.insert(0, "unit_id", rows.index.astype(str))
             rows.insert(0, "level", level)
@@ -253,12 +255,12 @@ def compare_units(pf: PatientFrame, settings: ValueSettings) -> pd.DataFrame:
     return out[PROVIDER_COLUMNS]
 
 
-def _fit(settings: ValueSettings, kind: str, value: np.ndarray, precision: np.ndarray, sigma: float) -> Funnel:
+def _fit(settings: ValueSettings, kind: Kind, z: np.ndarray, se: np.ndarray, sigma: float) -> Funnel:
     f = settings.funnel
     return fit_funnel(
-        kind,  # type: ignore[arg-type]
-        value,
-        precision,
+        kind,
+        z,
+        se,
         sigma=sigma,
         levels=f.limits,
         overdispersion=f.overdispersion,
@@ -273,7 +275,7 @@ def response_rates(episodes: pd.DataFrame, spec: OutcomeSpec, settings: ValueSet
         select_rows(episodes, settings.population)
         & select_rows(episodes, spec.population)
         & select_rows(episodes, spec.eligible)
-        & episodes["joint"].isin(settings.joints).to_numpy()
+        & isin_values(episodes["joint"], settings.joints)
     )
     frame = pd.DataFrame(
         {

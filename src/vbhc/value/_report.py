@@ -19,6 +19,7 @@ from vbhc.value._config import TIER_NAMES, OutcomeSpec, ValueSettings  # noqa: E
 from vbhc.value._provider import NATION  # noqa: E402
 from vbhc.value._value import ValueResult  # noqa: E402
 
+SVG_TEXT = {"svg.fonttype": "none"}
 COLOURS = {
     "within": "#4c78a8",
     "alert_low": "#f58518",
@@ -60,6 +61,7 @@ def funnel_figure(result: ValueResult, spec: OutcomeSpec, settings: ValueSetting
         centre = float(nation["adjusted"])
         if spec.type == "binary":
             oe_nat = float(nation["oe_ratio"]) if pd.notna(nation["oe_ratio"]) else 1.0
+            rate = float(nation["expected"]) * oe_nat
             x = shown["n"].to_numpy() * shown["expected"].to_numpy() * oe_nat
             xlabel = "expected events"
         else:
@@ -67,10 +69,11 @@ def funnel_figure(result: ValueResult, spec: OutcomeSpec, settings: ValueSetting
             xlabel = "patients (n)"
         grid = np.linspace(max(0.7 * x.min(), 0.5), x.max() * 1.08, 200)
         for level_cov, style in zip(fit.levels, ("--", ":"), strict=True):
-            lo, hi = fit.bounds(grid, level_cov)
             if spec.type == "binary":
+                lo, hi = fit.bounds(grid / rate, level_cov, rate)
                 lo, hi = centre * lo, centre * hi
             else:
+                lo, hi = fit.bounds(grid, level_cov)
                 lo, hi = centre + lo, centre + hi
             ax.plot(grid, lo, style, color="#555", lw=1, label=f"{level_cov:.1%}".replace(".0%", "%"))
             ax.plot(grid, hi, style, color="#555", lw=1)
@@ -83,12 +86,16 @@ def funnel_figure(result: ValueResult, spec: OutcomeSpec, settings: ValueSetting
         od = f"overdispersion phi = {fit.phi:.2f}, tau2 = {fit.tau2:.3g}" if fit.adjusted else "no overdispersion adjustment"
         notes.append(f"{joint}: {od}; {withheld} {level}s with fewer than {settings.min_cell} patients withheld")
     fig.suptitle(f"{spec.title} by {level}", fontsize=11)
-    fig.tight_layout()
+    fig.subplots_adjust(wspace=0.3, top=0.82)
     return figure_html(
         fig,
         alt=f"Funnel plot of {spec.title} by {level}",
         caption=f"Points: {level}s coloured by funnel position (blue within, orange outside 95 %, purple outside "
-        f"99.8 %); dashed and dotted lines: control limits. " + "; ".join(notes) + ".",
+        f"99.8 %); dashed and dotted lines: control limits"
+        + (" (drawn at the national rate; flags use each unit's own expected rate)" if spec.type == "binary" else "")
+        + ". "
+        + "; ".join(notes)
+        + ".",
     )
 
 
@@ -123,7 +130,7 @@ def caterpillar_figure(result: ValueResult, spec: OutcomeSpec, settings: ValueSe
         ax.legend(fontsize=7, frameon=False)
         notes.append(f"{joint}: {withheld} withheld")
     fig.suptitle(f"{spec.title}: raw and shrunken", fontsize=11)
-    fig.tight_layout()
+    fig.subplots_adjust(wspace=0.3, top=0.82)
     return figure_html(
         fig,
         alt=f"Caterpillar plot of {spec.title} by {level}",
@@ -159,7 +166,7 @@ def value_matrix_figure(result: ValueResult, settings: ValueSettings, level: str
         ax.set_title(f"{joint}: {len(shown)} {level}s, n = {int(shown['n_episodes'].sum()):,}")
         notes.append(f"{joint}: {int(units['suppressed'].sum())} withheld")
     fig.suptitle("Value matrix: better outcome (up) at lower cost (left)", fontsize=11)
-    fig.tight_layout()
+    fig.subplots_adjust(wspace=0.3, top=0.82)
     return figure_html(
         fig,
         alt="Value matrix of adjusted outcome against adjusted cost",
@@ -185,7 +192,12 @@ def _tier_table(result: ValueResult, settings: ValueSettings, level: str, joint:
 
 
 def value_report(result: ValueResult, settings: ValueSettings, *, level: str = "hospital", title: str | None = None) -> str:
-    """The full HTML report of ``vbhc value``."""
+    """The full HTML report of ``vbhc value`` (figures keep text as SVG text: smaller, faster)."""
+    with matplotlib.rc_context(SVG_TEXT):
+        return _value_report(result, settings, level, title)
+
+
+def _value_report(result: ValueResult, settings: ValueSettings, level: str, title: str | None) -> str:
     if level not in settings.levels:
         level = next(iter(settings.levels))
     pv = result.provider_value
@@ -251,3 +263,4 @@ def value_report(result: ValueResult, settings: ValueSettings, *, level: str = "
     tiers = "".join(_tier_table(result, settings, level, joint) for joint in settings.joint_groups)
     sections.append(Section("Porter's outcome tiers", tiers, anchor="tiers"))
     return render_report(title or "Provider value: risk-adjusted outcomes and cost", sections)
+

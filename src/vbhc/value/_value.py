@@ -35,7 +35,7 @@ from vbhc.core.criteria import select_rows
 from vbhc.core.errors import InputError
 from vbhc.core.privacy import suppress_small_cells
 from vbhc.value._config import TIER_NAMES, QalySettings, ValueSettings
-from vbhc.value._inputs import numeric, require_columns
+from vbhc.value._inputs import isin_values, numeric, require_columns
 from vbhc.value._provider import (
     NATION,
     PROVIDER_COLUMNS,
@@ -156,7 +156,7 @@ def qaly_gain(episodes: pd.DataFrame, qaly: QalySettings) -> np.ndarray:
 def _qaly_frame(
     episodes: pd.DataFrame, predictions: pd.DataFrame, qaly: QalySettings, settings: ValueSettings
 ) -> pd.DataFrame:
-    keep = select_rows(episodes, settings.population) & episodes["joint"].isin(settings.joints).to_numpy()
+    keep = select_rows(episodes, settings.population) & isin_values(episodes["joint"], settings.joints)
     q = qaly_gain(episodes, qaly)
     keep &= np.isfinite(q)
     frame = pd.DataFrame({"joint": episodes["joint"].astype(str).to_numpy()[keep]})
@@ -254,7 +254,7 @@ def value_table(
     cost_f = frames[vs.cost].assign(**nation)
     qaly_f = _qaly_frame(episodes, predictions, vs.qaly, settings).assign(**nation) if vs.qaly else None
     z = stats.norm.ppf(0.5 + settings.interval_level / 2)
-    pop = select_rows(episodes, settings.population) & episodes["joint"].isin(settings.joints).to_numpy()
+    pop = select_rows(episodes, settings.population) & isin_values(episodes["joint"], settings.joints)
     counts = pd.DataFrame({"joint": episodes["joint"].astype(str).to_numpy()[pop], **nation})
     for level, column in settings.levels.items():
         counts[level] = episodes[column].astype(str).to_numpy()[pop]
