@@ -35,7 +35,7 @@ def _columns(items: Any, names: tuple[str, ...]) -> list[np.ndarray] | np.ndarra
         cols = []
         for c in names:
             s = items[c]
-            if s.dtype.kind in "iuf":
+            if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iuf":
                 cols.append(s.to_numpy())
             else:
                 cols.append(pd.to_numeric(s, errors="coerce").to_numpy(dtype=float, na_value=np.nan))
@@ -97,11 +97,14 @@ def _score_block(
         if block.min() >= lo and block.max() <= hi:  # fast path: complete, in range
             total = block.sum(axis=1, dtype=np.int64).astype(float)
             return 60.0 - total if scale == "1-5" else total
-    x = block.astype(float)
+    x = block if block.dtype.kind == "f" else block.astype(np.float64)
     if scale == "1-5":
         x = 5.0 - x
     missing = np.isnan(x)
-    bad = ~missing & ((x < 0) | (x > 4) | (x != np.floor(x)))
+    answers = np.where(missing, 0.0, x)
+    with np.errstate(invalid="ignore"):
+        points = answers.astype(np.int8)  # whole numbers 0-4 survive the cast unchanged
+    bad = (points != answers) | (points < 0) | (points > 4)
     if bad.any():
         if errors == "raise":
             rows, cols = np.nonzero(bad)
@@ -111,10 +114,10 @@ def _score_block(
             more = f" (and {len(rows) - 5} more in this block)" if len(rows) > 5 else ""
             raise ValueError(f"oxford_score: answers outside the {scale} item scale: {shown}{more}")
         missing |= bad
-    x[missing] = 0.0
+        points[bad] = 0
     n_answered = 12 - missing.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        score = x.sum(axis=1) * 12.0 / n_answered
+        score = points.sum(axis=1, dtype=np.int64) * 12.0 / n_answered
     score[n_answered < 12 - max_missing] = np.nan
     return score
 

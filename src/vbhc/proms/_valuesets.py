@@ -193,16 +193,7 @@ def get_value_set(value_set: str) -> ValueSet:
     else:
         raise ConfigError(f"{where}: header must be 'term,coefficient' or 'state,index'")
     table.setflags(write=False)
-    return ValueSet(
-        id=entry.id,
-        instrument=entry.instrument,
-        country=entry.country,
-        method=entry.method,
-        publication=entry.publication,
-        doi=entry.doi,
-        form=form,
-        table=table,
-    )
+    return ValueSet(**entry.model_dump(exclude={"file"}), form=form, table=table)
 
 
 def value_sets() -> pd.DataFrame:
@@ -213,21 +204,10 @@ def value_sets() -> pd.DataFrame:
     ``min_index`` and ``max_index`` (worst and best index over all states).
     """
     rows = []
-    for vid in _registry():
-        vs = get_value_set(vid)
-        rows.append(
-            {
-                "id": vs.id,
-                "instrument": vs.instrument,
-                "country": vs.country,
-                "method": vs.method,
-                "publication": vs.publication,
-                "doi": vs.doi,
-                "min_index": float(np.nanmin(vs.table)),
-                "max_index": float(np.nanmax(vs.table)),
-            }
-        )
-    return pd.DataFrame(rows)
+    for vid, entry in _registry().items():
+        table = get_value_set(vid).table
+        rows.append(entry.model_dump(exclude={"file"}) | {"min_index": np.nanmin(table), "max_index": np.nanmax(table)})
+    return pd.DataFrame(rows).astype({"min_index": float, "max_index": float})
 
 
 # -- input normalisation ----------------------------------------------------------
