@@ -1,0 +1,586 @@
+"""Scenario files: payment schemes and behaviour changes, typed and validated.
+
+A scenario is one YAML file (``pipelines/settlement/...``) holding the schemes that pay
+the hospitals (composable: e.g. an activity model plus a P4P pool, with the region's
+state pool and municipal co-financing beside them) and the behaviour changes applied
+to the cohort before payment.  Schemes and behaviours are discriminated by ``type``;
+every mistake is reported as ``file: key.path: problem``.  Semantics and formulas:
+``docs/settlement.md``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, PrivateAttr, model_validator
+
+from vbhc.core.config import Settings, format_validation_error, read_yaml
+from vbhc.core.criteria import Criterion
+from vbhc.core.errors import ConfigError
+from vbhc.core.paths import pipelines_dir
+
+REGION_NAMES: dict[int, str] = {
+    1081: "Nordjylland",
+    1082: "Midtjylland",
+    1083: "Syddanmark",
+    1084: "Hovedstaden",
+    1085: "Sjælland",
+}
+"""Danish region codes (``hospital_region_code``) and names."""
+
+ActivityColumn = Literal["cost_1y_drg_tariff_dkk", "cost_1y_dags_tariff_dkk"]
+"""Episode columns holding the DRG/DAGS tariff value of the pathway's contacts (DKK)."""
+
+CostColumn = Literal[
+    "cost_1y_hospital_dkk",
+    "cost_1y_dkk",
+    "cost_1y_society_dkk",
+    "cost_2y_hospital_dkk",
+    "cost_2y_dkk",
+    "cost_2y_society_dkk",
+]
+"""Episode cost aggregates a scenario may use as the provider's cost (DKK)."""
+
+RegionCode = Literal[1081, 1082, 1083, 1084, 1085]
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+Dkk = Annotated[float, Field(ge=0.0)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
+
+
+# --------------------------------------------------------------------------- baselines
+
+
+class Baseline(Settings):
+    """Activity a unit must deliver (DRG/DAGS value, DKK).
+
+    ``previous_year``: the unit's activity in the year before the settlement year ×
+    (1 + ``productivity_requirement``); ``settlement_year``: the settlement year's
+    activity before any behaviour change × (1 + requirement) (for one-year data);
+    ``fixed``: ``amounts_dkk`` per unit.  ``adjustments_dkk`` add capacity or structural
+    corrections per unit (DKK, may be negative).
+    """
+
+    source: Literal["previous_year", "settlement_year", "fixed"] = "previous_year"
+    productivity_requirement: float = Field(0.02, ge=-0.5, le=0.5)
+    amounts_dkk: dict[str, Dkk] = Field(default_factory=dict)
+    adjustments_dkk: dict[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _amounts(self) -> Baseline:
+        if self.source == "fixed" and not self.amounts_dkk:
+            raise ValueError("source 'fixed' needs amounts_dkk (unit id -> DKK)")
+        if self.source != "fixed" and self.amounts_dkk:
+            raise ValueError("amounts_dkk is only used with source 'fixed'")
+        return self
+
+
+class Budget(Settings):
+    """A fixed budget per unit (DKK): last year's (or this year's) activity value ×
+    (1 + ``change``), or ``amounts_dkk`` with ``source: fixed``."""
+
+    source: Literal["previous_year", "settlement_year", "fixed"] = "previous_year"
+    change: float = Field(0.0, ge=-0.5, le=0.5)
+    amounts_dkk: dict[str, Dkk] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _amounts(self) -> Budget:
+        if self.source == "fixed" and not self.amounts_dkk:
+            raise ValueError("source 'fixed' needs amounts_dkk (unit id -> DKK)")
+        if self.source != "fixed" and self.amounts_dkk:
+            raise ValueError("amounts_dkk is only used with source 'fixed'")
+        return self
+
+
+# --------------------------------------------------------------------------- caps
+
+
+class AmountCap(Settings):
+    """Over-activity payment capped at an amount per unit (DKK)."""
+
+    type: Literal["amount"]
+    amount_dkk: Dkk | None = None
+    amounts_dkk: dict[str, Dkk] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _one(self) -> AmountCap:
+        if (self.amount_dkk is None) == (not self.amounts_dkk):
+            raise ValueError("give exactly one of amount_dkk (every unit) or amounts_dkk (per unit)")
+        return self
+
+
+class ShareCap(Settings):
+    """Over-activity counted only up to ``share`` × baseline (e.g. 0.05 = 5 % above baseline)."""
+
+    type: Literal["share"]
+    share: float = Field(ge=0.0, le=1.0)
+
+
+class PoolCap(Settings):
+    """A pool (DKK) for over-activity payments shared by the units the scheme covers.
+
+    ``drawing_rights``: each unit may draw at most pool × its share of last year's
+    activity value (Region Nordjylland 2016); ``pro_rata``: payments are scaled down
+    together when they exceed the pool.  The pool is multiplied by the scenario's
+    ``pool_share`` (the cohort's share of the regional pool).
+    """
+
+    type: Literal["pool"]
+    pool_dkk: Dkk
+    allocation: Literal["drawing_rights", "pro_rata"] = "drawing_rights"
+
+
+Cap = Annotated[AmountCap | ShareCap | PoolCap, Field(discriminator="type")]
+
+
+# --------------------------------------------------------------------------- schemes
+
+
+class _Scheme(Settings):
+    """Fields every scheme has: a name (unique in the scenario) and the regions it covers."""
+
+    layer: ClassVar[Literal["hospital", "region"]] = "hospital"
+    name: Name | None = None
+    description: str = ""
+    regions: list[RegionCode] | None = Field(
+        None, description="hospital_region_code values of the hospitals covered (default: all)"
+    )
+
+    @property
+    def label(self) -> str:
+        """The scheme's name in outputs (``name``, else its type)."""
+        return self.name or self.type  # type: ignore[attr-defined]
+
+
+class ActivityScheme(_Scheme):
+    """Activity settlement (basisbevilling with variable tariff settlement).
+
+    Per unit with activity value A and baseline B (DKK):
+    fixed grant = ``grant_share`` × B; activity payment = ``tariff_share`` × B −
+    ``deduction_rate`` × max(B − A, 0) + min(``above_baseline_rate`` × max(A − B, 0), cap).
+    Defaults: grant_share = 1 − tariff_share (so at baseline the unit receives B),
+    deduction_rate = tariff_share (so below baseline it receives tariff_share × A).
+    """
+
+    type: Literal["activity"]
+    level: Literal["hospital", "department"] = "hospital"
+    tariff_share: Share
+    grant_share: Share | None = None
+    deduction_rate: Share | None = None
+    above_baseline_rate: Share = 0.0
+    cap: Cap | None = None
+    baseline: Baseline = Field(default_factory=Baseline)
+    exempt: list[Criterion] = Field(
+        default_factory=list, description="episodes meeting all criteria are not activity-settled"
+    )
+    activity_columns: list[ActivityColumn] | None = None
+
+    @property
+    def grant(self) -> float:
+        return 1.0 - self.tariff_share if self.grant_share is None else self.grant_share
+
+    @property
+    def deduction(self) -> float:
+        return self.tariff_share if self.deduction_rate is None else self.deduction_rate
+
+
+class ActivityTarget(Settings):
+    """A production target in a frame budget: last year's level × (1 + ``requirement``);
+    each unit short of it costs ``deduction_per_unit_dkk`` (DKK per DKK of activity value,
+    or per episode, contact, admission or visit)."""
+
+    metric: Literal["activity_value", "episodes", "contacts", "inpatient_admissions", "outpatient_visits"]
+    requirement: float = Field(0.02, ge=-0.5, le=0.5)
+    deduction_per_unit_dkk: Dkk = 0.0
+
+
+class FrameBudgetScheme(_Scheme):
+    """Frame steering (rammestyring): a fixed budget, optionally with activity targets."""
+
+    type: Literal["frame_budget"]
+    level: Literal["hospital", "department"] = "hospital"
+    budget: Budget = Field(default_factory=Budget)
+    targets: list[ActivityTarget] = Field(default_factory=list)
+
+
+class StatePoolScheme(_Scheme):
+    """The state activity pool (region layer).
+
+    The region receives ``a_conto`` up front; at settlement it keeps ``rate`` × its
+    activity value above the regional baseline (at most the a conto amount when
+    ``cap_at_a_conto``) and repays the rest.  A conto = ``a_conto_share`` × baseline or
+    ``a_conto_dkk`` per region (× the scenario's ``pool_share``).
+    """
+
+    layer: ClassVar[Literal["hospital", "region"]] = "region"
+    type: Literal["state_pool"]
+    rate: Share = 0.40
+    baseline: Baseline = Field(default_factory=Baseline)
+    a_conto_share: float | None = Field(None, ge=0.0, le=0.5, description="default 0.012 without a_conto_dkk")
+    a_conto_dkk: dict[RegionCode, Dkk] = Field(default_factory=dict)
+    cap_at_a_conto: bool = True
+
+    DEFAULT_A_CONTO_SHARE: ClassVar[float] = 0.012  # state pool 1.2 % of regional financing 2016, 004:634-638
+
+    @model_validator(mode="after")
+    def _a_conto(self) -> StatePoolScheme:
+        if self.a_conto_dkk and self.a_conto_share is not None:
+            raise ValueError("give a_conto_share or a_conto_dkk, not both")
+        return self
+
+    @property
+    def a_conto_rate(self) -> float | None:
+        """A conto as a share of the regional baseline (None when given in DKK per region)."""
+        if self.a_conto_dkk:
+            return None
+        return self.DEFAULT_A_CONTO_SHARE if self.a_conto_share is None else self.a_conto_share
+
+
+class MunicipalCofinancingScheme(_Scheme):
+    """Municipal co-financing (region layer): a share of the tariff per admission, capped
+    per admission (DKK), and optionally per outpatient visit."""
+
+    layer: ClassVar[Literal["hospital", "region"]] = "region"
+    type: Literal["municipal_cofinancing"]
+    inpatient_share: Share = 0.34
+    cap_per_admission_dkk: Dkk | None = 14_811.0
+    outpatient_share: Share = 0.0
+    cap_per_visit_dkk: Dkk | None = None
+
+
+class BundledScheme(_Scheme):
+    """Bundled (pathway) payment: each performed episode is paid its price from the
+    prices file (``price_column``, set prospectively by ``vbhc price``)."""
+
+    type: Literal["bundled"]
+    price_column: str = "price_dkk"
+
+
+class Step(Settings):
+    """One step of a step model (trappemodel): reaching ``threshold`` pays ``payout`` of
+    the goal's money."""
+
+    threshold: float
+    payout: Share
+
+
+class Goal(Settings):
+    """A P4P goal measured per hospital.
+
+    ``statistic``: ``mean`` of a numeric column or ``rate`` of a true/false column
+    (missing values ignored), or ``assumed`` for goals the cohort cannot measure (then
+    ``assumed_payout`` is paid).  ``threshold`` (all-or-nothing) or ``steps`` (step
+    model); with ``reference: national_mean`` thresholds are offsets from the mean over
+    all covered hospitals.  Hospitals with fewer than ``min_patients`` known values are
+    not assessed and get ``unassessed_payout``.
+    """
+
+    name: Name
+    statistic: Literal["mean", "rate", "assumed"]
+    column: str | None = None
+    higher_is_better: bool = True
+    threshold: float | None = None
+    steps: list[Step] = Field(default_factory=list)
+    reference: Literal["absolute", "national_mean"] = "absolute"
+    weight: float | None = Field(None, gt=0.0, le=1.0)
+    assumed_payout: Share | None = None
+    min_patients: int = Field(5, ge=1)
+    unassessed_payout: Share = 0.0
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Goal:
+        if self.statistic == "assumed":
+            if self.assumed_payout is None:
+                raise ValueError(f"goal {self.name!r}: statistic 'assumed' needs assumed_payout")
+            if self.column or self.threshold is not None or self.steps:
+                raise ValueError(f"goal {self.name!r}: an assumed goal takes no column, threshold or steps")
+            return self
+        if self.column is None:
+            raise ValueError(f"goal {self.name!r}: column is required")
+        if self.assumed_payout is not None:
+            raise ValueError(f"goal {self.name!r}: assumed_payout is only for statistic 'assumed'")
+        if (self.threshold is None) == (not self.steps):
+            raise ValueError(f"goal {self.name!r}: give exactly one of threshold or steps")
+        return self
+
+    @property
+    def step_list(self) -> list[Step]:
+        """Steps ordered from the easiest to the hardest to reach."""
+        steps = self.steps or [Step(threshold=float(self.threshold), payout=1.0)]  # type: ignore[arg-type]
+        return sorted(steps, key=lambda s: s.threshold if self.higher_is_better else -s.threshold)
+
+
+class P4PPool(Settings):
+    """Size of a P4P pool: exactly one of an amount for all covered hospitals (DKK, split
+    by last year's activity value), a share of each hospital's budget (last year's
+    activity value), a share of its payments under the scenario's other schemes, or an
+    amount per goal per hospital."""
+
+    amount_dkk: Dkk | None = None
+    share_of_budget: Share | None = None
+    share_of_payments: Share | None = None
+    per_goal_dkk: Dkk | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> P4PPool:
+        given = [k for k, v in self.model_dump().items() if v is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of amount_dkk, share_of_budget, share_of_payments, per_goal_dkk"
+                f" (got {given or 'none'})"
+            )
+        return self
+
+
+class P4PScheme(_Scheme):
+    """Pay-for-performance pool split over goals (weights or per-goal amounts), with a
+    step model for partial attainment.  ``withhold``: the pool is taken from the
+    hospital's budget first; ``unearned: redistribute`` shares money not earned among
+    the hospitals that earned, so the whole pool is paid out."""
+
+    type: Literal["p4p_pool"]
+    pool: P4PPool
+    goals: list[Goal] = Field(min_length=1)
+    withhold: bool = False
+    unearned: Literal["keep", "redistribute"] = "keep"
+    budget: Budget = Field(default_factory=Budget)
+
+    @model_validator(mode="after")
+    def _weights(self) -> P4PScheme:
+        names = [g.name for g in self.goals]
+        if len(set(names)) != len(names):
+            raise ValueError(f"goals: names repeated {sorted({n for n in names if names.count(n) > 1})}")
+        weights = [g.weight for g in self.goals]
+        if self.pool.per_goal_dkk is not None:
+            if any(w is not None for w in weights):
+                raise ValueError("goals: weights are not used with pool.per_goal_dkk")
+        elif any(w is None for w in weights):
+            raise ValueError("goals: every goal needs a weight (the weights sum to 1)")
+        elif abs(sum(weights) - 1.0) > 1e-9:  # type: ignore[arg-type]
+            raise ValueError(f"goals: weights sum to {sum(weights):g}, not 1")  # type: ignore[arg-type]
+        return self
+
+
+class OutcomeContingentScheme(_Scheme):
+    """Pay for outcomes: ``pay_on_success`` pays ``contingent_share`` of the price only
+    when the episode's ``outcome_column`` is true (missing outcomes: ``missing``);
+    ``oe_scaling`` scales each hospital's prices by 1 ± ``strength`` × (O − E) / E,
+    clipped to [floor, ceiling].  ``budget_neutral`` rescales so that the total paid
+    equals the total of the prices exactly."""
+
+    type: Literal["outcome_contingent"]
+    mode: Literal["pay_on_success", "oe_scaling"] = "pay_on_success"
+    price_column: str = "price_dkk"
+    outcome_column: str = "mic_12m"
+    contingent_share: Share = 0.2
+    missing: Literal["withhold", "pay"] = "withhold"
+    expected_column: str | None = None
+    higher_is_better: bool = True
+    strength: float = Field(1.0, ge=0.0, le=10.0)
+    floor: float = Field(0.8, ge=0.0, le=1.0)
+    ceiling: float = Field(1.2, ge=1.0, le=3.0)
+    min_patients: int = Field(5, ge=1)
+    budget_neutral: bool = False
+
+
+class CapitationScheme(_Scheme):
+    """A yearly amount per patient (DKK); the provider bears complications.
+
+    Default amount: the mean of the scenario's cost column over last year's episodes
+    (prospective).  With ``provider_bears_complications: false`` the amount is the mean
+    over episodes without a complication and the payer adds the estimated excess cost of
+    each complicated episode.
+    """
+
+    type: Literal["capitation"]
+    amount_dkk: Dkk | None = None
+    provider_bears_complications: bool = True
+    complication_column: str = "complication_90d"
+
+
+Scheme = Annotated[
+    ActivityScheme
+    | FrameBudgetScheme
+    | StatePoolScheme
+    | MunicipalCofinancingScheme
+    | BundledScheme
+    | P4PScheme
+    | OutcomeContingentScheme
+    | CapitationScheme,
+    Field(discriminator="type"),
+]
+
+
+# --------------------------------------------------------------------------- behaviour
+
+
+class _Behaviour(Settings):
+    hospitals: list[str] | None = Field(None, description="hospital_id values that change (default: all)")
+
+
+class CherryPick(_Behaviour):
+    """Hospitals stop operating their highest-risk ``size`` share of patients."""
+
+    type: Literal["cherry_pick"]
+    size: Share
+    risk_column: str | None = None
+
+
+class QualityImprovement(_Behaviour):
+    """A ``size`` share of the episodes with a complication or readmission avoid it,
+    and its excess cost and tariff value."""
+
+    type: Literal["quality_improvement"]
+    size: Share
+    events: list[str] = Field(default_factory=lambda: ["complication_90d", "readmission_90d"], min_length=1)
+
+
+class ConsolidateVisits(_Behaviour):
+    """A ``size`` share of post-discharge outpatient visits is removed (consolidated or
+    replaced by same-day diagnostics); the hospital saves ``cost_saving_share`` of each
+    visit's DAGS value."""
+
+    type: Literal["consolidate_visits"]
+    size: Share
+    cost_saving_share: Share = 1.0
+
+
+class Upcoding(_Behaviour):
+    """DRG creep: the registered tariff value rises by ``size`` (0.03 = 3 %) without any
+    change in care; ``limit`` is the 1.5 % per-contact rule, enforced when ``correct``."""
+
+    type: Literal["upcoding"]
+    size: float = Field(ge=0.0, le=1.0)
+    limit: float = Field(0.015, ge=0.0, le=1.0)
+    correct: bool = False
+
+
+class VolumeGrowth(_Behaviour):
+    """More patients like the current ones: ``size`` × n extra episodes per hospital."""
+
+    type: Literal["volume_growth"]
+    size: float = Field(ge=0.0, le=5.0)
+
+
+Behaviour = Annotated[
+    CherryPick | QualityImprovement | ConsolidateVisits | Upcoding | VolumeGrowth,
+    Field(discriminator="type"),
+]
+
+
+# --------------------------------------------------------------------------- scenario
+
+
+class Scenario(Settings):
+    """One way of paying for the cohort: schemes (composable) and behaviour changes.
+
+    ``year`` is the settlement year (default: the latest ``operation_year`` in the
+    episodes); ``validity_year`` records the year a preset's parameters come from.
+    ``pool_share`` multiplies regional pool amounts (the cohort's share of them).
+    ``include`` lists other scenario files (relative paths) whose schemes are added
+    before this file's own.
+    """
+
+    name: Name
+    description: str = ""
+    validity_year: int | None = Field(None, ge=2000, le=2100)
+    year: int | None = Field(None, ge=2000, le=2100)
+    activity_columns: list[ActivityColumn] = Field(
+        default_factory=lambda: ["cost_1y_drg_tariff_dkk", "cost_1y_dags_tariff_dkk"], min_length=1
+    )
+    cost_column: CostColumn = "cost_1y_hospital_dkk"
+    risk_column: str | None = None
+    pool_share: float = Field(1.0, gt=0.0, le=1.0)
+    include: list[str] = Field(default_factory=list)
+    schemes: list[Scheme] = Field(default_factory=list)
+    behaviour: list[Behaviour] = Field(default_factory=list)
+
+    _source: str = PrivateAttr(default="scenario")
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> Scenario:
+        labels = [s.label for s in self.schemes]
+        dupes = sorted({x for x in labels if labels.count(x) > 1})
+        if dupes:
+            raise ValueError(f"schemes: scheme names repeated {dupes} (give each scheme a distinct name)")
+        if "total" in labels:
+            raise ValueError("schemes: 'total' is reserved for the sum of the hospital-level schemes")
+        return self
+
+    @property
+    def source(self) -> str:
+        """The file the scenario came from (for messages)."""
+        return self._source
+
+
+def _validate(data: object, source: str) -> Scenario:
+    from pydantic import ValidationError
+
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(source, exc)) from None
+    scenario._source = source
+    return scenario
+
+
+def parse_scenario(data: dict, *, source: str = "scenario", base_dir: Path | None = None) -> Scenario:
+    """Validate a scenario given as a dict; ``include`` paths resolve against ``base_dir``."""
+    return _resolve(data, source, base_dir or Path.cwd(), stack=())
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Load a scenario YAML file (or a preset name such as ``nordjylland-2016``).
+
+    Raises :class:`ConfigError` naming the file, the key and the problem.
+    """
+    path = resolve_scenario_path(path)
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: (top level): a scenario is a mapping with name and schemes")
+    return _resolve(data, str(path), path.parent, stack=())
+
+
+def _resolve(data: dict, source: str, base_dir: Path, stack: tuple[str, ...]) -> Scenario:
+    own = _validate(data, source)
+    included = []
+    for i, rel in enumerate(own.include):
+        path = (base_dir / rel).resolve()
+        if str(path) in stack or str(path) == source:
+            raise ConfigError(f"{source}: include.{i}: {rel} includes itself (directly or indirectly)")
+        if not path.is_file():
+            raise ConfigError(f"{source}: include.{i}: file not found: {rel}")
+        sub_data = read_yaml(path)
+        if not isinstance(sub_data, dict):
+            raise ConfigError(f"{path}: (top level): a scenario is a mapping with name and schemes")
+        sub = _resolve(sub_data, str(path), path.parent, stack=(*stack, source))
+        included.extend(sub.schemes)
+    merged = dict(data, schemes=[*(s.model_dump(exclude_defaults=False) for s in included), *data.get("schemes", [])])
+    merged["include"] = []
+    scenario = _validate(merged, source)
+    if not scenario.schemes:
+        raise ConfigError(f"{source}: schemes: a scenario needs at least one scheme")
+    return scenario
+
+
+def presets_dir() -> Path:
+    """Folder of the scenario presets (``pipelines/settlement``)."""
+    return pipelines_dir() / "settlement"
+
+
+def list_presets() -> list[str]:
+    """Names of the scenario files shipped in ``pipelines/settlement`` (and its presets folder)."""
+    root = presets_dir()
+    return sorted({p.stem for p in root.rglob("*.yaml")})
+
+
+def resolve_scenario_path(path: str | Path) -> Path:
+    """A path as given, or the shipped scenario of that name (e.g. ``nordjylland-2016``)."""
+    p = Path(path)
+    if p.is_file():
+        return p
+    if p.suffix == "" and p.parent == Path("."):
+        for candidate in (presets_dir() / f"{p.name}.yaml", presets_dir() / "presets" / f"{p.name}.yaml"):
+            if candidate.is_file():
+                return candidate
+    raise ConfigError(f"{path}: file not found (nor a shipped scenario; see pipelines/settlement)")
