@@ -10,7 +10,7 @@ From each schema vbhc derives the Arrow schema used to write Parquet
 ['person_id']
 """
 
-from vbhc.schemas._markdown import data_dictionary
+from vbhc.schemas._markdown import data_dictionary, rule_detail
 from vbhc.schemas._model import (
     ROW_RULE_KINDS,
     ColumnSpec,
@@ -36,4 +36,5 @@ __all__ = [
     "list_schemas",
     "load_schema",
     "load_schemas",
+    "rule_detail",
 ]

@@ -157,9 +157,9 @@ class TableRule(_Strict):
       is true; rows where it evaluates to missing pass.  ``columns`` lists the columns
       it reads (shown in quarantine reasons).
 
-    Rules of the first five kinds except ``not_after_reference`` and ``unique`` are
-    decided within one row (:data:`ROW_RULE_KINDS`) and are part of
-    :meth:`TableSchema.pandera_schema`; the others need other rows or tables.
+    All kinds but ``not_after_reference`` and ``unique`` are decided within one row
+    (:data:`ROW_RULE_KINDS`) and are part of :meth:`TableSchema.pandera_schema`; those
+    two need other rows or tables and are checked by :mod:`vbhc.validate`.
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")

@@ -24,8 +24,7 @@ from vbhc.core.errors import ConfigError, InputError
 from vbhc.core.log import get_logger
 from vbhc.core.privacy import pseudonymise
 from vbhc.core.stats import wilson_ci
-from vbhc.schemas import TableSchema, column_rule_name
-from vbhc.schemas._markdown import rule_detail
+from vbhc.schemas import TableSchema, column_rule_name, rule_detail
 from vbhc.validate._columns import FAILURE_SCHEMA, batch_failures
 from vbhc.validate._input import TableSource, cast_to_schema, ignored_columns, structure_problems
 from vbhc.validate._settings import ValidateSettings
@@ -345,7 +344,7 @@ def run_validation(
         raise problems[0]
     if problems:
         raise InputError("; ".join(str(p) for p in problems))
-    order = [t for t in validation_order({t: schemas[t] for t in sources})]
+    order = validation_order({t: schemas[t] for t in sources})
     with tempfile.TemporaryDirectory(prefix=".vbhc-validate-", dir=work_dir) as tmp:
         run = _Run(sources, schemas, extract_date, settings, tmp)
         try:
