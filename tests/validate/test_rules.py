@@ -253,3 +253,17 @@ def test_report_never_holds_person_identifiers(registry):
     text = repr(result.report)
     for pid in np.concatenate([registry["patients"]["person_id"].to_numpy(), ["bad id!"]]):
         assert pid not in text
+
+
+def test_extra_columns_all_missing_columns_and_categories_are_read(registry):
+    costs = registry["costs"].assign(note=["a", "b", "c", "d"])
+    costs["drg_code"] = pd.Series([None] * 4, dtype=object)  # Arrow null type
+    costs["cost_category"] = costs["cost_category"].astype("category")  # dictionary-encoded
+    costs.loc[3, "amount_dkk"] = -1.0
+    registry["costs"] = costs
+    result = validate_registry(registry, extract_date=EXTRACT_DATE)
+    assert result.report["tables"]["costs"]["ignored_columns"] == ["note"]
+    assert list(result.accepted["costs"].columns) == list(clean_registry()["costs"].columns)
+    assert result.accepted["costs"]["drg_code"].isna().all()
+    assert list(result.accepted["costs"]["cost_category"]) == ["drg_tariff", "drg_tariff", "primary_care"]
+    assert list(result.quarantine["costs"]["note"]) == ["d"]  # kept as read
