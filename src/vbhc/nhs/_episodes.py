@@ -15,8 +15,8 @@ import pandas as pd
 from vbhc.core.errors import InputError
 from vbhc.core.log import get_logger
 from vbhc.nhs._records import OXFORD_ITEM_COLUMNS, TABLE
-from vbhc.schemas import load_schema
 from vbhc.proms import EQ5D_DIMENSIONS, PromSettings, eq5d_index, load_prom_settings, mic_achieved, oxford_score
+from vbhc.schemas import load_schema
 
 NHS_VALUE_SET = "uk_3l_tto"
 """EQ-5D-3L value set of the NHS PROMs files (Dolan 1997)."""
@@ -134,27 +134,54 @@ def nhs_episodes(records: pd.DataFrame, settings: PromSettings | None = None) ->
     :class:`InputError` naming the file, column and row.
     """
     settings = settings or load_prom_settings()
-    log = get_logger("vbhc.nhs")
     p = _Parser(records)
+    out = _keys_and_case_mix(p)
+    published: dict[str, np.ndarray] = {}
+    for phase, prefix in _PHASES.items():
+        out |= _questionnaire(p, phase, prefix, settings.oxford_max_missing_items)
+        published[f"oxford_{phase}"] = p.number(f"{prefix} Score")
+        published[f"eq5d_{phase}"] = p.number(f"{prefix} EQ5D Index")
+        if phase == "6m":
+            out |= _post_op_reports(p)
+    out["nhs_pred_oxford_6m"] = p.number("Oxford Post-Op Q Predicted")
+    out["nhs_pred_eq5d_6m"] = p.number("EQ5D Index Post-Op Q Predicted")
+    out["nhs_pred_eqvas_6m"] = p.number("EQ VAS Post-Op Q Predicted")
+    out["oxford_change_6m"] = out["oxford_6m"] - out["oxford_pre"]
+    out["eq5d_gain_6m"] = out["eq5d_6m"] - out["eq5d_pre"]
+    out["mic_6m"] = _mic(out, records["joint"].to_numpy(), settings)
+
+    df = pd.DataFrame({k: (v.to_numpy() if isinstance(v, pd.Series) else v) for k, v in out.items()})
+    log = get_logger("vbhc.nhs")
+    for name, theirs in published.items():
+        ours = df[name].to_numpy()
+        differ = ~(np.isclose(ours, theirs, rtol=0, atol=5e-4) | (np.isnan(ours) & np.isnan(theirs)))
+        if differ.any():
+            log.warning("%s differs from the published value in %d of %d records", name, int(differ.sum()), len(df))
+    if df["episode_id"].duplicated().any():
+        raise InputError("episode ids are not unique: a joint and year appear in two files", table=TABLE)
+    schema = load_schema("nhs_episodes")
+    return df[schema.column_names].astype(schema.pandas_dtypes())
+
+
+def _keys_and_case_mix(p: _Parser) -> dict[str, object]:
+    records = p.records
     joint = records["joint"].to_numpy()
     out: dict[str, object] = {}
-
     years = records["Year"]
     bad = ~years.str.fullmatch(r"\d{4}/\d{2}").to_numpy()
     if bad.any():
         p.fail("Year", bad, "a financial year such as '2016/17'")
     code = np.char.add(np.char.add("NHS", years.str.replace("/", "").str[2:].to_numpy(dtype=str)),
                        np.where(joint == "hip", "H", "K"))  # fmt: skip
-    out["episode_id"] = pd.Series(np.char.add(code, records["source_row"].map("{:06d}".format).to_numpy(dtype=str)))
+    out["episode_id"] = np.char.add(code, records["source_row"].map("{:06d}".format).to_numpy(dtype=str))
     out["joint"] = records["joint"]
     out["year"] = years
-    out["operation_year"] = years.str[:4].astype(int).astype("Int16")
+    out["operation_year"] = years.str[:4].astype(int)
     provider = records["Provider Code"].str.strip()
     if (provider == "").any():
         p.fail("Provider Code", (provider == "").to_numpy(), "a provider code")
     out["hospital_id"] = provider
     out["revision"] = p.flag("Revision Flag", {"0": False, "1": True})
-
     bands = {f"{lo} to {lo + 9}": f"{lo}-{lo + 9}" for lo in range(10, 90, 10)} | {"90 to 120": "90+"}
     out["age_band"] = p.category("Age Band", bands, missing=("*",))
     out["sex"] = p.category("Gender", {"1": "M", "2": "F"}, missing=("*", "9"))
@@ -165,57 +192,51 @@ def nhs_episodes(records: pd.DataFrame, settings: PromSettings | None = None) ->
     out["disability"] = p.boolean("Pre-Op Q Disability")
     for column, name in COMORBIDITIES.items():
         out[name] = p.flag(column, {"1": True, "9": False})
+    return out
 
-    published = {}
-    for phase, prefix in _PHASES.items():
-        dims = {d: p.level(f"{prefix} {c}", 1, 3) for d, c in _EQ5D_COLUMNS.items()}
-        levels = np.column_stack([a.to_numpy(dtype=float, na_value=np.nan) for a in dims.values()])
-        out[f"eq5d_{phase}"] = eq5d_index(levels, NHS_VALUE_SET)
-        for d in EQ5D_DIMENSIONS:
-            out[f"eq5d_{phase}_{d.lower()}"] = dims[d]
-        out[f"eqvas_{phase}"] = p.measure(f"{prefix} EQ VAS", 0, 100, missing=("999",))
-        items = {}
-        for item in OXFORD_ITEMS_UNION:
-            applies = np.isin(joint, [j for j, names in OXFORD_ITEM_COLUMNS.items() if item in names])
-            items[item] = p.level(f"{prefix} {item}", 0, 4, applies=applies)
-        oxford = np.full(len(records), np.nan)
-        for j, names in OXFORD_ITEM_COLUMNS.items():
-            rows = joint == j
-            matrix = np.column_stack([items[n][rows].to_numpy(dtype=float, na_value=np.nan) for n in names])
-            oxford[rows] = oxford_score(matrix, instrument="OHS" if j == "hip" else "OKS",
-                                        max_missing=settings.oxford_max_missing_items)  # fmt: skip
-        out[f"oxford_{phase}"] = oxford
-        for item in OXFORD_ITEMS_UNION:
-            out[f"oxford_{phase}_{item_column(item)}"] = items[item]
-        published[f"oxford_{phase}"] = p.number(f"{prefix} Score")
-        published[f"eq5d_{phase}"] = p.number(f"{prefix} EQ5D Index")
-        if phase == "6m":
-            out["satisfaction_6m"] = p.category("Post-Op Q Satisfaction", _SATISFACTION)
-            out["success_6m"] = p.category("Post-Op Q Sucess", _SUCCESS)
-            for column, name in _COMPLICATIONS.items():
-                out[name] = p.boolean(f"Post-Op Q {column}")
-            out["living_arrangements_6m"] = p.category("Post-Op Q Living Arrangements", _LIVING)
-            out["disability_6m"] = p.boolean("Post-Op Q Disability")
 
-    out["nhs_pred_oxford_6m"] = p.number("Oxford Post-Op Q Predicted")
-    out["nhs_pred_eq5d_6m"] = p.number("EQ5D Index Post-Op Q Predicted")
-    out["nhs_pred_eqvas_6m"] = p.number("EQ VAS Post-Op Q Predicted")
-    out["oxford_change_6m"] = out["oxford_6m"] - out["oxford_pre"]
-    out["eq5d_gain_6m"] = out["eq5d_6m"] - out["eq5d_pre"]
-    mic = pd.array([pd.NA] * len(records), dtype="boolean")
+def _questionnaire(p: _Parser, phase: str, prefix: str, max_missing: int) -> dict[str, object]:
+    """EQ-5D (index and levels), EQ-VAS and Oxford (score and items) of one questionnaire."""
+    joint = p.records["joint"].to_numpy()
+    out: dict[str, object] = {}
+    dims = {d: p.level(f"{prefix} {c}", 1, 3) for d, c in _EQ5D_COLUMNS.items()}
+    levels = np.column_stack([a.to_numpy(dtype=float, na_value=np.nan) for a in dims.values()])
+    out[f"eq5d_{phase}"] = eq5d_index(levels, NHS_VALUE_SET)
+    for d in EQ5D_DIMENSIONS:
+        out[f"eq5d_{phase}_{d.lower()}"] = dims[d]
+    out[f"eqvas_{phase}"] = p.measure(f"{prefix} EQ VAS", 0, 100, missing=("999",))
+    items = {}
+    for item in OXFORD_ITEMS_UNION:
+        applies = np.isin(joint, [j for j, names in OXFORD_ITEM_COLUMNS.items() if item in names])
+        items[item] = p.level(f"{prefix} {item}", 0, 4, applies=applies)
+    oxford = np.full(len(joint), np.nan)
+    for j, names in OXFORD_ITEM_COLUMNS.items():
+        rows = joint == j
+        matrix = np.column_stack([items[n][rows].to_numpy(dtype=float, na_value=np.nan) for n in names])
+        oxford[rows] = oxford_score(matrix, instrument="OHS" if j == "hip" else "OKS", max_missing=max_missing)
+    out[f"oxford_{phase}"] = oxford
+    for item in OXFORD_ITEMS_UNION:
+        out[f"oxford_{phase}_{item_column(item)}"] = items[item]
+    return out
+
+
+def _post_op_reports(p: _Parser) -> dict[str, object]:
+    """Satisfaction, transition ("success"), self-reported complications, living situation at 6 months."""
+    out: dict[str, object] = {
+        "satisfaction_6m": p.category("Post-Op Q Satisfaction", _SATISFACTION),
+        "success_6m": p.category("Post-Op Q Sucess", _SUCCESS),
+    }
+    for column, name in _COMPLICATIONS.items():
+        out[name] = p.boolean(f"Post-Op Q {column}")
+    out["living_arrangements_6m"] = p.category("Post-Op Q Living Arrangements", _LIVING)
+    out["disability_6m"] = p.boolean("Post-Op Q Disability")
+    return out
+
+
+def _mic(out: dict, joint: np.ndarray, settings: PromSettings) -> pd.arrays.BooleanArray:
+    mic = pd.array([pd.NA] * len(joint), dtype="boolean")
     for j, instrument in (("hip", "OHS"), ("knee", "OKS")):
         rows = joint == j
-        mic[rows] = mic_achieved(out["oxford_pre"][rows], out["oxford_6m"][rows], instrument=instrument,
-                                 settings=settings)  # fmt: skip
-    out["mic_6m"] = mic
-
-    df = pd.DataFrame({k: (v.to_numpy() if isinstance(v, pd.Series) else v) for k, v in out.items()})
-    for name, theirs in published.items():
-        ours = df[name].to_numpy()
-        differ = ~(np.isclose(ours, theirs, rtol=0, atol=5e-4) | (np.isnan(ours) & np.isnan(theirs)))
-        if differ.any():
-            log.warning("%s differs from the published value in %d of %d records", name, int(differ.sum()), len(df))
-    if df["episode_id"].duplicated().any():
-        raise InputError("episode ids are not unique: a joint and year appear in two files", table=TABLE)
-    schema = load_schema("nhs_episodes")
-    return df[schema.column_names].astype(schema.pandas_dtypes())
+        pre, post = out["oxford_pre"][rows], out["oxford_6m"][rows]
+        mic[rows] = mic_achieved(pre, post, instrument=instrument, settings=settings)
+    return mic
