@@ -135,6 +135,11 @@ class ValueSettings(Settings):
     response_threshold: float = Field(0.5, ge=0, le=1, description="PROM response rate below which a unit is flagged")
     interval_level: float = Field(0.95, gt=0.5, lt=1)
     min_cell: int = Field(MIN_CELL_SIZE, ge=MIN_CELL_SIZE, description="smallest n a figure may describe")
+    missing_predictions: Literal["error", "exclude"] = Field(
+        "error",
+        description="an episode with an observed outcome but no prediction is an error, or is left out "
+        "(NHS: no prediction when a case-mix input is missing; such records are not 'modelled')",
+    )
     require_model_metadata: bool = Field(
         False, description="predictions must name their models (Parquet metadata 'vbhc.models')"
     )

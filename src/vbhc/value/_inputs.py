@@ -58,6 +58,7 @@ def check_predictions(
     needed: dict[str, tuple[str, np.ndarray, bool]],
     *,
     require_metadata: bool = False,
+    allow_missing: bool = False,
 ) -> pd.DataFrame:
     """Match predictions to episodes; return them aligned to the episodes' rows.
 
@@ -65,7 +66,7 @@ def check_predictions(
     must predict, a boolean array of the episodes that need a value (e.g. those with an
     observed outcome) and whether it is a probability.  Raises :class:`InputError` with
     one line when ids are missing, repeated or unknown, a column is absent, a needed
-    value is missing, a probability lies outside [0, 1], or the models named in the
+    value is missing (unless ``allow_missing``), a probability lies outside [0, 1], or the models named in the
     metadata predict a different outcome or joint.
     """
     if "episode_id" not in predictions.columns:
@@ -107,7 +108,7 @@ def check_predictions(
             )
         values = pd.to_numeric(aligned[column], errors="coerce").astype("float64").to_numpy()
         gap = rows & ~np.isfinite(values)
-        if gap.any():
+        if gap.any() and not allow_missing:
             raise InputError(
                 f"{int(gap.sum())} episodes with an observed {outcome} have no prediction",
                 table=TABLE,

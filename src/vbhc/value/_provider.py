@@ -81,6 +81,7 @@ class PatientFrame:
 
     spec: OutcomeSpec
     frame: pd.DataFrame
+    unmodelled: int = 0
     fits: list[FitSummary] = field(default_factory=list)
 
 
@@ -128,6 +129,7 @@ def patient_frame(
     e = numeric(predictions, spec.prediction_column, table="predictions")
     if spec.prediction_minus:
         e = e - numeric(episodes, spec.prediction_minus)
+    unmodelled = int((keep & np.isfinite(y) & ~np.isfinite(e)).sum())
     keep &= np.isfinite(y) & np.isfinite(e)
     if spec.type == "binary":
         bad = keep & ~np.isin(y, (0.0, 1.0))
@@ -148,7 +150,7 @@ def patient_frame(
                 expected[m] = expected[m] + frame["observed"].to_numpy()[m].mean() - expected[m].mean()
     frame["expected"] = expected
     frame["residual"] = frame["observed"] - frame["expected"]
-    return PatientFrame(spec=spec, frame=frame)
+    return PatientFrame(spec=spec, frame=frame, unmodelled=unmodelled)
 
 
 def _unit_sums(frame: pd.DataFrame, key: str | None) -> pd.DataFrame:
@@ -335,4 +337,5 @@ def prepare_inputs(
         predictions,
         outcome_needs(episodes, settings),
         require_metadata=settings.require_model_metadata,
+        allow_missing=settings.missing_predictions == "exclude",
     )

@@ -213,6 +213,7 @@ def _value_report(result: ValueResult, settings: ValueSettings, level: str, titl
                 "overdispersion adjustment; shrunken values are empirical-Bayes estimates from a random-intercept model."
             ),
             anchor="summary",
+            notes=list(result.notes),
         )
     ]
     for spec in settings.outcomes:

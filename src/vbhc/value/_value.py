@@ -116,6 +116,7 @@ class ValueResult:
     porter: pd.DataFrame
     parameters: pd.DataFrame
     fits: list[FitSummary] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     def funnel(self, outcome: str, joint: str, level: str) -> FitSummary:
         """The fit behind one funnel plot."""
@@ -360,10 +361,14 @@ def assess_value(episodes: pd.DataFrame, predictions: pd.DataFrame, settings: Va
     """
     aligned = prepare_inputs(episodes, predictions, settings)
     frames: dict[str, pd.DataFrame] = {}
-    rows, fits, responses = [], [], []
+    rows, fits, responses, notes = [], [], [], []
     for spec in settings.outcomes:
         pf = patient_frame(episodes, aligned, spec, settings)
         frames[spec.name] = pf.frame
+        if pf.unmodelled:
+            notes.append(
+                f"{spec.name}: {pf.unmodelled:,} patients with an observed outcome but no prediction were left out"
+            )
         rows.append(compare_units(pf, settings))
         fits.extend(pf.fits)
         if spec.prom:
@@ -404,4 +409,5 @@ def assess_value(episodes: pd.DataFrame, predictions: pd.DataFrame, settings: Va
         porter=porter_tiers(provider, settings),
         parameters=parameters,
         fits=fits,
+        notes=notes,
     )

@@ -44,6 +44,8 @@ def register(app: typer.Typer) -> None:
             pred = read_predictions(predictions)
         with timed("assess", timings):
             result = assess_value(ep, pred, settings)
+        for note in result.notes:
+            log.warning(note)
         with timed("report", timings):
             html = value_report(result, settings, level=report_level)
         with atomic_output_dir(out) as tmp:
@@ -68,6 +70,7 @@ def register(app: typer.Typer) -> None:
                         "predictions": {"file": predictions.name, "sha256": file_sha256(predictions), "rows": len(pred)},
                     },
                     "models": model_metadata(pred),
+                    "notes": result.notes,
                     "outputs": {f"{k}.parquet": len(v) for k, v in tables.items()},
                     "timings_s": timings,
                 },
