@@ -67,6 +67,12 @@ class LinearModel:
     def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(self._contributions(features), index=features.index)
 
+    def in_population(self, features: pd.DataFrame) -> np.ndarray:
+        mask = np.ones(len(features), dtype=bool)
+        for column, allowed in self.info.population.items():
+            mask &= features[column].isin([allowed]).fillna(False).to_numpy(dtype=bool)
+        return mask
+
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
         self.calls.append(len(features))
         eta = self.typical_eta + np.sum(list(self._contributions(features).values()), axis=0)
@@ -125,6 +131,7 @@ def make_model(joint: str, outcome: str, *, version: str = "1") -> LinearModel:
         eq5d_value_set="dk_5l",
         interval_level=0.9 if kind == "continuous" else None,
         threshold=(8.0 if joint == "hip" else 7.0) if outcome == "mic_12m" else None,
+        population={"employed": True} if outcome == "return_to_work_6m" else {},
     )
     categorical = {"smoking": {"never": 0.0, "former": smoking.get("current", 0.0) / 3, **smoking}} if smoking else {}
     categorical["sex"] = {"F": 0.0, "M": 0.1}

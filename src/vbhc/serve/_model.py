@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
+import numpy as np
 import pandas as pd
 
 ModelJoint = Literal["hip", "knee", "all"]
@@ -31,6 +32,8 @@ class ModelInfo:
     per-patient contributions explain the prediction.  ``eq5d_value_set`` is the value
     set of the EQ-5D index the model was trained on; ``threshold`` defines a binary
     outcome where it has one (minimal important change in points for ``mic_12m``).
+    ``population`` is the pre-operative eligibility (column -> allowed values, e.g.
+    ``{"employed": True}`` for return to work).
     """
 
     name: str
@@ -51,6 +54,7 @@ class ModelInfo:
     eq5d_value_set: str | None = None
     interval_level: float | None = None
     threshold: float | None = None
+    population: Mapping[str, Any] = field(default_factory=dict)
 
 
 @runtime_checkable
@@ -71,8 +75,12 @@ class ServedModel(Protocol):
 
     def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
         """Per-row contribution of each feature to the transparent model's linear
-        predictor (scale of ``info.link``), relative to the typical training patient.
+        predictor (scale of ``info.link``), relative to the average training patient.
 
         Columns are feature (episode column) names; positive values raise the prediction.
         """
+        ...
+
+    def in_population(self, features: pd.DataFrame) -> np.ndarray:
+        """Boolean per row: the model applies to this patient (``info.population``)."""
         ...

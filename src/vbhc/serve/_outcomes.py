@@ -21,13 +21,11 @@ class Outcome:
 
     ``higher_is_better`` tells whether a factor that raises the prediction is good news
     (Oxford score, chance of improvement) or bad news (risks, days, cost).
-    ``only_employed``: the model's population is patients employed before surgery.
     """
 
     name: str
     kind: Kind
     higher_is_better: bool
-    only_employed: bool = False
 
     @property
     def unit(self) -> str:
@@ -44,7 +42,7 @@ JOINT_OUTCOMES: tuple[Outcome, ...] = (
     Outcome("reoperation_2y", "binary", higher_is_better=False),
     Outcome("los_days", "continuous", higher_is_better=False),
     Outcome("cost_1y_dkk", "continuous", higher_is_better=False),
-    Outcome("return_to_work_6m", "binary", higher_is_better=True, only_employed=True),
+    Outcome("return_to_work_6m", "binary", higher_is_better=True),
 )
 POOLED_OUTCOMES: tuple[Outcome, ...] = (Outcome("death_90d", "binary", higher_is_better=False),)
 OUTCOMES: dict[str, Outcome] = {o.name: o for o in JOINT_OUTCOMES + POOLED_OUTCOMES}

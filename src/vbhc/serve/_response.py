@@ -46,7 +46,10 @@ class OutcomePrediction(BaseModel):
     kind: Literal["continuous", "binary"]
     unit: str = Field(description="Unit of estimate (binary outcomes: probability 0-1).")
     higher_is_better: bool = Field(description="True when a higher figure is good news for the patient.")
-    applicable: bool = Field(description="False when the outcome does not apply (return to work: not employed).")
+    applicable: bool = Field(description="False when the patient is outside the model's population.")
+    population: dict[str, Value | list[Value]] = Field(
+        description="Who the model applies to (column: allowed values), e.g. {\"employed\": true} for return to work."
+    )
     estimate: float | None = Field(description="Expected value or probability; null when not applicable.")
     lower: float | None = Field(None, description="Lower end of the prediction interval.")
     upper: float | None = Field(None, description="Upper end of the prediction interval.")

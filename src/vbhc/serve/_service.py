@@ -207,15 +207,23 @@ class PredictionService:
             for outcome, model in self._by_joint[joint]:
                 figures = _figures(model, frame)
                 factors = _factors(model, frame)
+                applies = np.asarray(model.in_population(frame), dtype=bool)
                 for k, i in enumerate(idx):
-                    results[i].append(self._outcome(patients[i], outcome, model, figures[k], factors[k]))
+                    results[i].append(
+                        self._outcome(patients[i], outcome, model, figures[k], factors[k], bool(applies[k]))
+                    )
         return results
 
     def _outcome(
-        self, patient: Patient, outcome: Outcome, model: ServedModel, figure: Figure, factors: list[tuple[str, float]]
+        self,
+        patient: Patient,
+        outcome: Outcome,
+        model: ServedModel,
+        figure: Figure,
+        factors: list[tuple[str, float]],
+        applicable: bool,
     ) -> OutcomePrediction:
         info = model.info
-        applicable = not outcome.only_employed or patient.row.get("employed") is True
         imputed = {i.field for i in patient.imputed}
         return OutcomePrediction(
             outcome=outcome.name,
@@ -223,6 +231,9 @@ class PredictionService:
             unit=outcome.unit,
             higher_is_better=outcome.higher_is_better,
             applicable=applicable,
+            population={
+                k: [_plain(x) for x in v] if isinstance(v, list | tuple) else _plain(v) for k, v in info.population.items()
+            },
             estimate=figure.estimate if applicable else None,
             lower=figure.lower if applicable else None,
             upper=figure.upper if applicable else None,

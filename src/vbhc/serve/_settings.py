@@ -17,7 +17,6 @@ from vbhc.core.config import Settings
 from vbhc.core.errors import ConfigError
 from vbhc.core.log import get_logger
 
-DEFAULT_TRACKING_URI = "sqlite:///vbhc-mlruns/mlflow.db"
 TOKEN_ENV = "VBHC_API_TOKEN"
 MIN_TOKEN_LENGTH = 16
 
@@ -27,7 +26,9 @@ class ServeSettings(Settings):
 
     host: str = Field("127.0.0.1", description="Interface to bind (loopback by default).")
     port: int = Field(8000, ge=1, le=65535)
-    tracking_uri: str = Field(DEFAULT_TRACKING_URI, description="MLflow tracking store with the model registry.")
+    tracking_uri: str | None = Field(
+        None, description="MLflow tracking store with the registry (None: $MLFLOW_TRACKING_URI or the local default)."
+    )
     token_file: Path | None = Field(None, description=f"File holding the API token (else ${TOKEN_ENV}).")
     cors_origins: tuple[str, ...] = Field((), description="Origins allowed to call the API from a browser (none).")
     max_body_bytes: int = Field(16_384, ge=1_024, le=1_048_576, description="Largest request body (bytes).")

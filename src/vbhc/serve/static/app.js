@@ -364,7 +364,8 @@
     const rows = MORE.filter((name) => by[name]).map((name) => {
       const o = by[name];
       return el("tr", { id: `more-${name}` }, el("th", { scope: "row", text: t(`outcome_${name}`) }),
-        el("td", { text: o.applicable ? figureText(o, o) : t("not_applicable") }),
+        el("td", { text: o.applicable ? figureText(o, o)
+          : t("employed" in o.population ? "not_applicable" : "not_applicable_generic") }),
         el("td", { text: o.applicable ? figureText(o, o.typical) : "" }));
     });
     root.append(el("article", { class: "card", id: "card-more" }, el("h3", { text: t("more_title") }),

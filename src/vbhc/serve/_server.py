@@ -1,0 +1,56 @@
+"""Start the service: load the champions, build the app, run uvicorn (I/O lives here)."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import FastAPI
+
+from vbhc.core.log import get_logger
+from vbhc.serve._app import create_app
+from vbhc.serve._loader import load_served_models
+from vbhc.serve._service import PredictionService
+from vbhc.serve._settings import ServeSettings, resolve_token
+
+log = get_logger("vbhc.serve")
+_SETTINGS_ENV = "VBHC_SERVE_SETTINGS"
+
+
+def build_app(settings: ServeSettings) -> FastAPI:
+    """Load every champion model (or fail with one line) and build the application."""
+    token = resolve_token(settings.token_file)
+    service = PredictionService(load_served_models(settings.tracking_uri))
+    return create_app(service, token=token, settings=settings)
+
+
+def app_from_environment() -> FastAPI:
+    """Application factory for each worker process (settings passed by :func:`run`)."""
+    return build_app(ServeSettings.model_validate_json(os.environ[_SETTINGS_ENV]))
+
+
+def run(settings: ServeSettings) -> None:
+    """Serve until interrupted.  Refuses to start without a token or a required model."""
+    import uvicorn
+
+    app = build_app(settings)  # fails fast, before any port is opened
+    base = f"http://{settings.host if ':' not in settings.host else f'[{settings.host}]'}:{settings.port}"
+    if not settings.loopback:
+        log.warning(
+            "listening on %s: reachable from other machines; serve it behind a TLS proxy", settings.host
+        )
+    print(f"vbhc serve: open {base}/ (clinicians' page) or {base}/docs (API); stop with Ctrl+C", flush=True)
+    options = dict(
+        host=settings.host,
+        port=settings.port,
+        access_log=False,  # request lines are logged by the app without query strings
+        server_header=False,
+        proxy_headers=False,
+        timeout_graceful_shutdown=5,
+        log_level="info",
+    )
+    if settings.workers == 1:
+        uvicorn.run(app, **options)
+        return
+    del app
+    os.environ[_SETTINGS_ENV] = settings.model_dump_json()
+    uvicorn.run("vbhc.serve._server:app_from_environment", factory=True, workers=settings.workers, **options)
