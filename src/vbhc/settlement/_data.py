@@ -31,8 +31,13 @@ def require_columns(df: pd.DataFrame, columns: Sequence[str], *, table: str = TA
 
 
 def numeric(df: pd.DataFrame, column: str) -> np.ndarray:
-    """Column as float64 with missing values as NaN."""
-    return pd.to_numeric(df[column], errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+    """Column as float64 with missing values as NaN (a view for float64 columns: do not modify)."""
+    s = df[column]
+    if s.dtype == np.float64:
+        return s.to_numpy()
+    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
+        return s.to_numpy(dtype="float64", na_value=np.nan)
+    return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
 
 
 def flag(df: pd.DataFrame, column: str) -> np.ndarray:
@@ -106,14 +111,18 @@ class Units:
     level: str
     ids: np.ndarray  # (U,) unit id
     hospital: np.ndarray  # (U,) hospital code of each unit
+    _codes: dict[int, np.ndarray] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def size(self) -> int:
         return int(self.ids.size)
 
     def codes(self, df: pd.DataFrame) -> np.ndarray:
-        """Unit code of each row (-1 for rows outside the units)."""
-        return pd.Index(self.ids).get_indexer(_unit_keys(df, self.level))
+        """Unit code of each row (-1 for rows outside the units); cached per frame."""
+        key = id(df)
+        if key not in self._codes:
+            self._codes[key] = pd.Index(self.ids).get_indexer(_unit_keys(df, self.level))
+        return self._codes[key]
 
     def to_hospitals(self, x: np.ndarray, n_hospitals: int) -> np.ndarray:
         """Sum unit figures (..., U) into hospital figures (..., H)."""
@@ -155,6 +164,7 @@ class SettlementData:
     row_hospital: np.ndarray = field(init=False)
     value: np.ndarray = field(init=False)
     cost: np.ndarray = field(init=False)
+    _units: dict[tuple, Units] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         parts = [self.reference, self.frame] + ([self.previous] if self.previous is not None else [])
@@ -196,7 +206,13 @@ class SettlementData:
         return np.isin(self.regions, list(regions))
 
     def units(self, level: str, covered: np.ndarray) -> Units:
-        """The units of the covered hospitals seen in any year used."""
+        """The units of the covered hospitals seen in any year used (cached)."""
+        key = (level, covered.tobytes())
+        if key not in self._units:
+            self._units[key] = self._make_units(level, covered)
+        return self._units[key]
+
+    def _make_units(self, level: str, covered: np.ndarray) -> Units:
         if level == "region":
             ids = np.array(sorted({str(r) for r in self.regions[covered]}), dtype=object)
             hospital = np.full(ids.size, -1)

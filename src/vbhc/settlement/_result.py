@@ -70,17 +70,21 @@ def _unit_arrays(run: ScenarioRun, label: str, level: str) -> tuple[np.ndarray, 
 def _stats(x: np.ndarray) -> dict[str, np.ndarray]:
     """Observed value (row 0), mean and 90 % percentile interval over replicates (rows 1..)."""
     reps = x[1:]
-    lo, hi = (1 - INTERVAL) / 2, 1 - (1 - INTERVAL) / 2
+    nan = np.full(x.shape[1], np.nan)
     if reps.shape[0] == 0:
-        nan = np.full(x.shape[1], np.nan)
         return {"estimate": x[0], "mean": x[0], "lower_90": nan, "upper_90": nan}
-    with np.errstate(invalid="ignore"):
-        return {
-            "estimate": x[0],
-            "mean": np.nanmean(reps, axis=0) if np.isfinite(reps).any() else np.full(x.shape[1], np.nan),
-            "lower_90": np.nanquantile(reps, lo, axis=0) if np.isfinite(reps).any() else np.full(x.shape[1], np.nan),
-            "upper_90": np.nanquantile(reps, hi, axis=0) if np.isfinite(reps).any() else np.full(x.shape[1], np.nan),
-        }
+    q = [(1 - INTERVAL) / 2, 1 - (1 - INTERVAL) / 2]
+    finite = np.isfinite(reps)
+    if finite.all():
+        mean, (lo, hi) = reps.mean(axis=0), np.quantile(reps, q, axis=0)
+    else:  # per-episode figures of a unit that drew no episodes in some replicate
+        cols = finite.any(axis=0)
+        mean, lo, hi = nan.copy(), nan.copy(), nan.copy()
+        if cols.any():
+            with np.errstate(invalid="ignore"):
+                mean[cols] = np.nanmean(reps[:, cols], axis=0)
+                lo[cols], hi[cols] = np.nanquantile(reps[:, cols], q, axis=0)
+    return {"estimate": x[0], "mean": mean, "lower_90": lo, "upper_90": hi}
 
 
 def summarise(runs: list[ScenarioRun]) -> pd.DataFrame:
@@ -89,7 +93,13 @@ def summarise(runs: list[ScenarioRun]) -> pd.DataFrame:
     the paired change against the first scenario, and the probability of a loss
     (margin below 0).  Units with fewer than 5 episodes are withheld."""
     first = runs[0]
-    rows = []
+    columns: dict[str, list[np.ndarray]] = {}
+
+    def add(**block: np.ndarray | str) -> None:
+        size = len(block["unit_id"])
+        for key, value in block.items():
+            columns.setdefault(key, []).append(value if isinstance(value, np.ndarray) else np.full(size, value, dtype=object))
+
     for run in runs:
         for label in run.schemes:
             for level in ("hospital", "region", "national"):
@@ -100,32 +110,29 @@ def summarise(runs: list[ScenarioRun]) -> pd.DataFrame:
                     _unit_arrays(first, label, level) if label in first.schemes else (np.array([]), None, {})
                 )
                 align = pd.Index(ref_ids).get_indexer(ids) if len(ref_ids) else np.full(len(ids), -1)
-                n_obs = arrays["n_episodes"][0]
+                n_obs = np.round(arrays["n_episodes"][0]).astype(np.int64)
                 for metric, x in arrays.items():
-                    st = _stats(x)
-                    frame = {
-                        "scenario": run.scenario.name,
-                        "scheme": label,
-                        "level": level,
-                        "unit_id": ids,
-                        "region": regions.astype(np.int64),
-                        "n_episodes": np.round(n_obs).astype(np.int64),
-                        "metric": metric,
-                        **st,
-                    }
                     if metric in ref_arrays and x.shape[0] == ref_arrays[metric].shape[0]:
                         ref = np.where(align >= 0, ref_arrays[metric][:, np.maximum(align, 0)], np.nan)
-                        ch = _stats(x - ref)
+                        change = _stats(x - ref)
                     else:
-                        ch = {k: np.full(len(ids), np.nan) for k in ("estimate", "mean", "lower_90", "upper_90")}
-                    frame.update({f"change_{k}": v for k, v in ch.items()})
-                    if metric in LOSS_METRICS:
-                        reps = x[1:] if x.shape[0] > 1 else x[:1]
-                        frame["prob_loss"] = (reps < 0).mean(axis=0)
-                    else:
-                        frame["prob_loss"] = np.full(len(ids), np.nan)
-                    rows.append(pd.DataFrame(frame))
-    out = pd.concat(rows, ignore_index=True)
+                        change = {k: np.full(len(ids), np.nan) for k in ("estimate", "mean", "lower_90", "upper_90")}
+                    reps = x[1:] if x.shape[0] > 1 else x[:1]
+                    add(
+                        scenario=run.scenario.name,
+                        scheme=label,
+                        level=level,
+                        unit_id=np.asarray(ids, dtype=object),
+                        region=regions.astype(np.int64),
+                        n_episodes=n_obs,
+                        metric=metric,
+                        **_stats(x),
+                        **{f"change_{k}": v for k, v in change.items()},
+                        prob_loss=(reps < 0).mean(axis=0) if metric in LOSS_METRICS else np.full(len(ids), np.nan),
+                    )
+    out = pd.DataFrame({k: np.concatenate(v) for k, v in columns.items()})
+    for col in ("scenario", "scheme", "level", "unit_id", "metric"):
+        out[col] = out[col].astype(str)
     small = out["n_episodes"].to_numpy() < MIN_CELL_SIZE
     values = [c for c in out.columns if c not in ("scenario", "scheme", "level", "unit_id", "region", "n_episodes", "metric")]
     out.loc[small, values] = np.nan

@@ -1,0 +1,96 @@
+"""The presets reproduce the seeds' parameters (seeds-digest §3.1, §3.3, §3.6) and run."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from settlement_cohort import synthetic_episodes, synthetic_prices
+
+from vbhc.settlement import list_presets, load_scenario, presets_dir, simulate
+
+REGIONS = {"hovedstaden": 1084, "sjaelland": 1085, "syddanmark": 1083, "midtjylland": 1082, "nordjylland": 1081}
+YEARS = (2014, 2015, 2016)
+
+# (tariff share up to baseline, rate above baseline, settlement level, pool in DKK or None)
+ACTIVITY = {
+    ("hovedstaden", 2014): (0.50, 0.50, "hospital", 120_000_000),  # 004:774-819
+    ("hovedstaden", 2015): (0.50, 0.50, "hospital", 188_300_000),  # 004:821-839
+    ("hovedstaden", 2016): (0.50, 0.50, "hospital", 140_000_000),  # 004:821-839
+    ("sjaelland", 2014): (0.70, 0.40, "hospital", None),  # 004:902-942, grant 30 %
+    ("sjaelland", 2015): (0.70, 0.40, "hospital", None),
+    ("syddanmark", 2014): (0.55, 0.55, "hospital", None),  # 004:1050-1056, no cap
+    ("syddanmark", 2015): (0.55, 0.55, "hospital", None),  # 004:1186-1222
+    ("syddanmark", 2016): (0.55, 0.55, "hospital", None),
+    ("midtjylland", 2014): (0.50, 0.50, "hospital", 30_000_000),  # 004:1830-1860, ~20-40 mio.
+    ("midtjylland", 2015): (0.50, 0.50, "hospital", 30_000_000),
+    ("midtjylland", 2016): (0.50, 0.50, "hospital", 30_000_000),
+    ("nordjylland", 2014): (0.40, 0.50, "department", 9_300_000),  # 004:1489-1533
+    ("nordjylland", 2015): (0.40, 0.50, "department", 9_400_000),
+    ("nordjylland", 2016): (0.40, 0.40, "hospital", 11_000_000),  # 004:1443-1457
+}
+
+
+def _schemes(scenario):
+    return {s.type: s for s in scenario.schemes}
+
+
+def test_every_region_and_year_has_a_preset():
+    names = set(list_presets())
+    assert {f"{r}-{y}" for r in REGIONS for y in YEARS} <= names
+    assert {"bundled-warranty", "bundled-p4p", "outcome-contingent", "denmark-2016"} <= names
+
+
+@pytest.mark.parametrize(("region", "year"), [(r, y) for r in REGIONS for y in YEARS])
+def test_preset_parameters_match_the_seeds(region, year):
+    s = load_scenario(f"{region}-{year}")
+    assert s.validity_year == year
+    schemes = _schemes(s)
+    assert all(x.regions == [REGIONS[region]] for x in s.schemes)
+    if (region, year) in ACTIVITY:
+        tariff, above, level, pool = ACTIVITY[(region, year)]
+        a = schemes["activity"]
+        assert (a.tariff_share, a.above_baseline_rate, a.level) == (tariff, above, level)
+        assert a.baseline.source == "previous_year" and a.baseline.productivity_requirement == 0.02  # 004:648-652
+        assert (a.cap.pool_dkk if a.cap is not None else None) == pool
+        assert a.grant == pytest.approx(0.30 if region == "sjaelland" else 1 - tariff)
+    else:  # Sjælland 2016: activity budget without mechanical sanctions (004:861-875, 958-1020)
+        assert "activity" not in schemes and schemes["frame_budget"].targets == []
+    state, municipal = schemes["state_pool"], schemes["municipal_cofinancing"]
+    assert (state.rate, state.baseline.productivity_requirement, state.a_conto_rate) == (0.40, 0.02, 0.012)  # 004:634-658
+    assert (municipal.inpatient_share, municipal.cap_per_admission_dkk) == (0.34, 14_811)  # 004:660-668
+
+
+def test_bonus_pools_match_the_seeds():
+    for year, amount in ((2014, 3_100_000), (2015, 3_100_000), (2016, 1_600_000)):  # 004:1459-1471, 1527-1529
+        assert _schemes(load_scenario(f"nordjylland-{year}"))["p4p_pool"].pool.amount_dkk == amount
+    for year in YEARS:  # Værdi for borgeren: 1.5 % of budgets (004:851-859)
+        p4p = _schemes(load_scenario(f"sjaelland-{year}"))["p4p_pool"]
+        assert p4p.pool.share_of_budget == 0.015 and p4p.withhold
+    weights = {g.name: g.weight for g in _schemes(load_scenario("sjaelland-2016"))["p4p_pool"].goals}
+    assert weights == {"cancer_packages": 0.25, "diagnosis_treatment_rights": 0.75}  # 004:3051-3059
+
+
+def test_every_numeric_parameter_cites_its_source():
+    for path in sorted((presets_dir() / "presets").glob("*.yaml")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if re.match(r"^\s+[a-z_]+: -?[0-9][0-9.]*\s*(#|$)", line):
+                assert re.search(r"#.*(\d{3}:\d+|assumption)", line), f"{path.name}:{number}: no source: {line.strip()}"
+
+
+def test_presets_and_alternatives_run_side_by_side():
+    eps = synthetic_episodes(n_hospitals=10, per_hospital=25, years=(2013, 2014, 2015, 2016), seed=5)
+    prices = synthetic_prices(eps[eps["operation_year"] == 2016])
+    names = ["denmark-2016", "bundled-warranty", "bundled-p4p", "outcome-contingent"]
+    names += [f"{r}-{y}" for r in REGIONS for y in YEARS]
+    scenarios = [load_scenario(n) for n in names]
+    res = simulate(scenarios, eps, prices, replicates=0)
+    national = res.summary(level="national", metric="payment_dkk", scheme="total").set_index("scenario")
+    assert set(national.index) == set(names)
+    assert (national["estimate"] > 0).all()
+    # the national preset pays each hospital under its own region's scheme
+    today = res.payments[(res.payments["scenario"] == "denmark-2016") & (res.payments["scheme"] != "total")]
+    for scheme, group in today.groupby("scheme"):
+        region = scheme.split("-")[0]
+        assert set(group["region"]) == {REGIONS[region]}
+    assert res.payments.query("scenario == 'denmark-2016' and scheme == 'total'")["hospital_id"].nunique() == 10
