@@ -341,7 +341,10 @@ def marginal_incentives(run: ScenarioRun) -> pd.DataFrame:
                     "marginal_margin_dkk": float((pay - d_cost[e, ok]).mean()) if label == TOTAL else np.nan,
                 }
             )
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    money = [c for c in out.columns if c.endswith("_dkk")]
+    out[money] = out[money].round(2) + 0.0  # whole øre; + 0.0 turns -0.0 into 0.0
+    return out
 
 
 # --------------------------------------------------------------------------- entry point

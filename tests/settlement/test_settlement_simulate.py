@@ -1,0 +1,166 @@
+"""The simulation: bootstrap replicates, paired comparisons, conservation, summaries,
+incentives, the notebook API and ``vbhc simulate`` end to end."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from settlement_cohort import episode_frame, synthetic_episodes, synthetic_prices
+
+from vbhc.settlement import PAYMENT_COLUMNS, SimulationResult, parse_scenario, simulate
+
+ACTIVITY = {"type": "activity", "tariff_share": 0.4, "above_baseline_rate": 0.5}
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    eps = synthetic_episodes(n_hospitals=6, per_hospital=40, seed=11)
+    return eps, synthetic_prices(eps[eps["operation_year"] == 2016])
+
+
+@pytest.fixture(scope="module")
+def result(cohort) -> SimulationResult:
+    eps, prices = cohort
+    scenarios = [
+        parse_scenario({"name": "activity", "schemes": [ACTIVITY, {"type": "state_pool"}]}),
+        parse_scenario({"name": "activity-again", "schemes": [ACTIVITY, {"type": "state_pool"}]}),
+        parse_scenario({"name": "bundled", "schemes": [
+            {"type": "bundled"},
+            {"type": "p4p_pool", "pool": {"share_of_payments": 0.03}, "withhold": True, "unearned": "redistribute",
+             "goals": [{"name": "mic", "statistic": "rate", "column": "mic_12m", "reference": "national_mean", "threshold": 0.0, "weight": 1.0}]}]}),
+        parse_scenario({"name": "outcome", "schemes": [{"type": "outcome_contingent", "budget_neutral": True}]}),
+    ]  # fmt: skip
+    return simulate(scenarios, eps, prices, replicates=60, seed=7)
+
+
+def test_payments_table(result, cohort):
+    eps, prices = cohort
+    pay = result.payments
+    assert list(pay.columns) == PAYMENT_COLUMNS
+    assert set(pay["replicate"]) == set(range(61))
+    hospitals = eps["hospital_id"].nunique()
+    assert len(pay.query("scenario == 'bundled' and scheme == 'total'")) == 61 * hospitals
+    total = pay.query("scheme == 'total'")
+    assert np.allclose(total["margin_dkk"], total["payment_dkk"] - total["cost_dkk"])
+    assert pay.query("scheme != 'total'")["cost_dkk"].isna().all()
+    # bootstrap resamples patients within hospital: each hospital keeps its volume
+    volume = total.groupby(["scenario", "hospital_id"])["n_episodes"].nunique()
+    assert (volume == 1).all()
+    assert total.groupby(["scenario", "hospital_id"])["drg_value_dkk"].nunique().min() > 30
+
+
+def test_bundled_payments_equal_the_prices_file_without_behaviour(result, cohort):
+    _, prices = cohort
+    observed = result.payments.query("scenario == 'bundled' and scheme == 'bundled' and replicate == 0")
+    expected = prices.groupby("hospital_id")["price_dkk"].sum()
+    assert observed.set_index("hospital_id")["payment_dkk"].to_dict() == pytest.approx(expected.to_dict(), abs=1e-6)
+
+
+def test_budget_neutral_schemes_conserve_money_in_every_replicate(result):
+    pay = result.payments
+    bundled = pay.query("scenario == 'bundled'").pivot_table(index="replicate", columns="scheme", values=["payment_dkk", "fixed_dkk", "bonus_dkk"], aggfunc="sum")
+    # the P4P withhold is paid back in full (unearned money redistributed)
+    assert np.allclose(bundled[("bonus_dkk", "p4p_pool")], -bundled[("fixed_dkk", "p4p_pool")], rtol=0, atol=1e-3)
+    assert np.allclose(bundled[("payment_dkk", "total")], bundled[("payment_dkk", "bundled")], rtol=0, atol=1e-3)
+    outcome = pay.query("scenario == 'outcome' and scheme == 'outcome_contingent'").groupby("replicate")[["payment_dkk"]].sum()
+    prices_total = pay.query("scenario == 'bundled' and scheme == 'bundled'").groupby("replicate")["payment_dkk"].sum()
+    assert np.allclose(outcome["payment_dkk"], prices_total, rtol=0, atol=1e-3)  # same draws, same prices
+
+
+def test_summary_intervals_and_paired_changes(result):
+    s = result.summary()
+    assert {"hospital", "region", "national"} == set(s["level"])
+    ok = s.dropna(subset=["lower_90"])
+    assert (ok["lower_90"] <= ok["upper_90"] + 1e-6).all()
+    same = s[(s["scenario"] == "activity-again")]
+    assert np.allclose(same[["change_estimate", "change_lower_90", "change_upper_90"]].to_numpy(dtype=float), 0.0)
+    loss = s[(s["metric"] == "margin_dkk") & (s["level"] == "hospital")]
+    assert loss["prob_loss"].between(0, 1).all()
+    # probability of a loss is the share of replicates with a negative margin
+    pay = result.payments.query("scenario == 'bundled' and scheme == 'total' and replicate > 0")
+    h = loss[loss["scenario"] == "bundled"].iloc[0]
+    assert h["prob_loss"] == pytest.approx((pay[pay["hospital_id"] == h["unit_id"]]["margin_dkk"] < 0).mean())
+    national = s.query("level == 'national' and metric == 'payment_dkk' and scheme == 'total'").set_index("scenario")
+    assert national.loc["activity", "change_estimate"] == 0.0
+    assert national.loc["bundled", "estimate"] - national.loc["activity", "estimate"] == pytest.approx(national.loc["bundled", "change_estimate"])
+
+
+def test_same_seed_same_draws_and_chunking_does_not_matter(cohort):
+    eps, prices = cohort
+    sc = parse_scenario({"name": "a", "schemes": [ACTIVITY]})
+    one = simulate(sc, eps, prices, replicates=25, seed=3, chunk=25).payments
+    two = simulate(sc, eps, prices, replicates=25, seed=3, chunk=4).payments
+    other = simulate(sc, eps, prices, replicates=25, seed=4).payments
+    pd.testing.assert_frame_equal(one, two)
+    assert not np.allclose(one["payment_dkk"], other["payment_dkk"])
+
+
+def test_small_hospitals_are_withheld_in_the_summary():
+    rows = [{"hospital_id": "BIG", "cost_1y_drg_tariff_dkk": 50_000.0}] * 12 + [{"hospital_id": "TINY", "cost_1y_drg_tariff_dkk": 50_000.0}] * 3
+    res = simulate(parse_scenario({"name": "c", "schemes": [{"type": "capitation", "amount_dkk": 1000}]}), episode_frame(rows), replicates=5)
+    s = res.summary(level="hospital", metric="payment_dkk", scheme="total").set_index("unit_id")
+    assert s.loc["TINY", "suppressed"] and np.isnan(s.loc["TINY", "estimate"])
+    assert not s.loc["BIG", "suppressed"] and s.loc["BIG", "estimate"] == 12_000
+
+
+def test_incentive_table(result, cohort):
+    inc = result.incentives.set_index(["scenario", "scheme", "event"])
+    assert set(inc.index.get_level_values("event")) == {"low_risk_patient", "high_risk_patient", "avoided_complication", "avoided_visit"}
+    # bundled: an avoided complication or visit changes nothing paid but saves its cost
+    for event in ("avoided_complication", "avoided_visit"):
+        row = inc.loc[("bundled", "bundled", event)]
+        assert row["marginal_payment_dkk"] == pytest.approx(0.0, abs=1e-3)
+        assert inc.loc[("bundled", "total", event), "marginal_margin_dkk"] == pytest.approx(-row["marginal_cost_dkk"])
+    # activity: an avoided visit loses its DAGS value at 40 % (below baseline) or 50 % (above)
+    visit = inc.loc[("activity", "activity", "avoided_visit")]
+    assert -0.5 * 1_600 - 1e-6 <= visit["marginal_payment_min_dkk"] <= visit["marginal_payment_max_dkk"] <= -0.4 * 1_600 + 1e-6
+    # bundled prices are risk-adjusted: a high-risk patient is paid more than a low-risk one
+    assert inc.loc[("bundled", "bundled", "high_risk_patient"), "marginal_payment_dkk"] > inc.loc[("bundled", "bundled", "low_risk_patient"), "marginal_payment_dkk"]
+
+
+def test_plot_and_report(result):
+    fig = result.plot()
+    assert len(fig.axes[0].get_yticklabels()) == 6
+    html = result.report_html()
+    for heading in ("National totals", "Incentives", "Region layer", "Margin per episode by hospital", "Scenario parameters"):
+        assert heading in html
+    assert "<svg" in html and 'src="http' not in html and 'href="http' not in html  # self-contained
+
+
+def _vbhc(args, monkeypatch, capsys):
+    """Run the ``vbhc`` console entry point in-process; returns (exit code, stdout, stderr)."""
+    from vbhc.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["vbhc", "-q", *args])
+    with pytest.raises(SystemExit) as stop:
+        main()
+    captured = capsys.readouterr()
+    return stop.value.code or 0, captured.out, captured.err
+
+
+def test_cli_end_to_end(tmp_path, cohort, monkeypatch, capsys):
+    eps, prices = cohort
+    eps.to_parquet(tmp_path / "episodes.parquet")
+    prices.to_parquet(tmp_path / "prices.parquet")
+    scenario = tmp_path / "act.yaml"
+    scenario.write_text("name: act\nschemes:\n  - {type: activity, tariff_share: 0.4, above_baseline_rate: 0.5}\n")
+    out = tmp_path / "out"
+    cmd = ["simulate", "--scenario", str(scenario), "--scenario", "bundled-warranty",
+           "--episodes", str(tmp_path / "episodes.parquet"), "--prices", str(tmp_path / "prices.parquet"),
+           "--out", str(out), "--replicates", "20", "--seed", "5"]  # fmt: skip
+    code, stdout, stderr = _vbhc(cmd, monkeypatch, capsys)
+    assert code == 0, stderr
+    assert "act: total payment" in stdout and "bundled-warranty" in stdout
+    assert {p.name for p in out.iterdir()} == {"payments.parquet", "summary.parquet", "incentives.parquet", "report.html", "manifest.json"}
+    pay = pd.read_parquet(out / "payments.parquet")
+    assert list(pay.columns) == PAYMENT_COLUMNS and pay["replicate"].max() == 20
+    assert set(pd.read_parquet(out / "summary.parquet")["scenario"]) == {"act", "bundled-warranty"}
+    scenario.write_text("name: act\nschemes:\n  - {type: activity, tariff_share: 4}\n")
+    code, _, stderr = _vbhc(cmd, monkeypatch, capsys)
+    assert code == 2
+    assert stderr.strip().startswith("vbhc: ") and len(stderr.strip().splitlines()) == 1
+    assert f"{scenario}: schemes.0.activity.tariff_share: Input should be less than or equal to 1" in stderr
+    assert (out / "payments.parquet").exists()  # the failed run left the previous outputs
