@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from settlement_cohort import episode_frame, synthetic_episodes, synthetic_prices
 
-from vbhc.settlement import PAYMENT_COLUMNS, SimulationResult, parse_scenario, simulate
+from vbhc.settlement import PAYMENT_COLUMNS, SUMMARY_METRICS, SimulationResult, parse_scenario, simulate
 
 ACTIVITY = {"type": "activity", "tariff_share": 0.4, "above_baseline_rate": 0.5}
 
@@ -73,6 +73,7 @@ def test_budget_neutral_schemes_conserve_money_in_every_replicate(result):
 def test_summary_intervals_and_paired_changes(result):
     s = result.summary()
     assert {"hospital", "region", "national"} == set(s["level"])
+    assert set(s["metric"]) == set(SUMMARY_METRICS)
     ok = s.dropna(subset=["lower_90"])
     assert (ok["lower_90"] <= ok["upper_90"] + 1e-6).all()
     same = s[(s["scenario"] == "activity-again")]

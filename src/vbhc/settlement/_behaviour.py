@@ -14,7 +14,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from vbhc.settlement._data import activity_value, flag, numeric, require_columns
+from vbhc.core.frames import numeric, require_columns
+from vbhc.settlement._data import activity_value, flag
 from vbhc.settlement._scenario import (
     Behaviour,
     CherryPick,

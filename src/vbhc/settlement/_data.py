@@ -11,41 +11,23 @@ thousand replicates cost about as much as a few hundred thousand episode rows.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from scipy import sparse
 
 from vbhc.core.errors import InputError
+from vbhc.core.frames import numeric, require_columns
 
 TABLE = "episodes"
 
 
-def require_columns(df: pd.DataFrame, columns: Sequence[str], *, table: str = TABLE, why: str = "") -> None:
-    """Raise :class:`InputError` naming the first missing column."""
-    for col in columns:
-        if col not in df.columns:
-            reason = f" (needed by {why})" if why else ""
-            raise InputError(f"column is missing{reason}", table=table, column=col)
-
-
-def numeric(df: pd.DataFrame, column: str) -> np.ndarray:
-    """Column as float64 with missing values as NaN (a view for float64 columns: do not modify)."""
-    s = df[column]
-    if s.dtype == np.float64:
-        return s.to_numpy()
-    if pd.api.types.is_numeric_dtype(s.dtype) or pd.api.types.is_bool_dtype(s.dtype):
-        return s.to_numpy(dtype="float64", na_value=np.nan)
-    return pd.to_numeric(s, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
-
-
 def flag(df: pd.DataFrame, column: str) -> np.ndarray:
     """True/false column as float64 (1.0 / 0.0, NaN where missing)."""
-    s = df[column]
-    if s.dtype == object or isinstance(s.dtype, pd.StringDtype):
+    if df[column].dtype == object or isinstance(df[column].dtype, pd.StringDtype):
         raise InputError("expected a true/false column", table=TABLE, column=column)
-    return s.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
+    return numeric(df, column)
 
 
 def activity_value(df: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
@@ -187,17 +169,7 @@ class SettlementData:
 
     def with_frame(self, frame: pd.DataFrame, patient: np.ndarray) -> SettlementData:
         """The same cohort context with other rows to pay (e.g. with incentive twins)."""
-        return SettlementData(
-            frame=frame.reset_index(drop=True),
-            reference=self.reference,
-            previous=self.previous,
-            year=self.year,
-            activity_columns=self.activity_columns,
-            cost_column=self.cost_column,
-            pool_share=self.pool_share,
-            source=self.source,
-            patient=patient,
-        )
+        return replace(self, frame=frame.reset_index(drop=True), patient=patient)
 
     def covered(self, regions: Sequence[int] | None) -> np.ndarray:
         """Hospitals a scheme covers (all when ``regions`` is None)."""

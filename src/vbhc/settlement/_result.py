@@ -9,18 +9,11 @@ import numpy as np
 import pandas as pd
 
 from vbhc.core.privacy import MIN_CELL_SIZE
-from vbhc.settlement._simulate import TOTAL, ScenarioRun, payments_frame
+from vbhc.settlement._simulate import PAYMENT_COLUMNS, TOTAL, ScenarioRun, payments_frame
 
 INTERVAL = 0.90
 SUMMARY_METRICS = (
-    "n_episodes",
-    "drg_value_dkk",
-    "fixed_dkk",
-    "activity_payment_dkk",
-    "bonus_dkk",
-    "payment_dkk",
-    "cost_dkk",
-    "margin_dkk",
+    *(c for c in PAYMENT_COLUMNS[PAYMENT_COLUMNS.index("n_episodes") :] if c != "baseline_dkk"),
     "payment_per_episode_dkk",
     "margin_per_episode_dkk",
 )

@@ -51,7 +51,22 @@ Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=
 # --------------------------------------------------------------------------- baselines
 
 
-class Baseline(Settings):
+class _ReferenceAmount(Settings):
+    """An amount per unit derived from a year's activity value, or given (``fixed``)."""
+
+    source: Literal["previous_year", "settlement_year", "fixed"] = "previous_year"
+    amounts_dkk: dict[str, Dkk] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _amounts(self) -> _ReferenceAmount:
+        if self.source == "fixed" and not self.amounts_dkk:
+            raise ValueError("source 'fixed' needs amounts_dkk (unit id -> DKK)")
+        if self.source != "fixed" and self.amounts_dkk:
+            raise ValueError("amounts_dkk is only used with source 'fixed'")
+        return self
+
+
+class Baseline(_ReferenceAmount):
     """Activity a unit must deliver (DRG/DAGS value, DKK).
 
     ``previous_year``: the unit's activity in the year before the settlement year ×
@@ -61,35 +76,15 @@ class Baseline(Settings):
     corrections per unit (DKK, may be negative).
     """
 
-    source: Literal["previous_year", "settlement_year", "fixed"] = "previous_year"
     productivity_requirement: float = Field(0.02, ge=-0.5, le=0.5)
-    amounts_dkk: dict[str, Dkk] = Field(default_factory=dict)
     adjustments_dkk: dict[str, float] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _amounts(self) -> Baseline:
-        if self.source == "fixed" and not self.amounts_dkk:
-            raise ValueError("source 'fixed' needs amounts_dkk (unit id -> DKK)")
-        if self.source != "fixed" and self.amounts_dkk:
-            raise ValueError("amounts_dkk is only used with source 'fixed'")
-        return self
 
-
-class Budget(Settings):
+class Budget(_ReferenceAmount):
     """A fixed budget per unit (DKK): last year's (or this year's) activity value ×
     (1 + ``change``), or ``amounts_dkk`` with ``source: fixed``."""
 
-    source: Literal["previous_year", "settlement_year", "fixed"] = "previous_year"
     change: float = Field(0.0, ge=-0.5, le=0.5)
-    amounts_dkk: dict[str, Dkk] = Field(default_factory=dict)
-
-    @model_validator(mode="after")
-    def _amounts(self) -> Budget:
-        if self.source == "fixed" and not self.amounts_dkk:
-            raise ValueError("source 'fixed' needs amounts_dkk (unit id -> DKK)")
-        if self.source != "fixed" and self.amounts_dkk:
-            raise ValueError("amounts_dkk is only used with source 'fixed'")
-        return self
 
 
 # --------------------------------------------------------------------------- caps

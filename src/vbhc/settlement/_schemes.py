@@ -17,16 +17,8 @@ import pandas as pd
 from vbhc.core.criteria import select_rows
 from vbhc.core.errors import InputError
 from vbhc.settlement._behaviour import contacts
-from vbhc.settlement._data import (
-    TABLE,
-    SettlementData,
-    Units,
-    activity_value,
-    flag,
-    group_sums,
-    numeric,
-    require_columns,
-)
+from vbhc.core.frames import numeric, require_columns
+from vbhc.settlement._data import TABLE, SettlementData, Units, activity_value, flag, group_sums
 from vbhc.settlement._scenario import (
     ActivityScheme,
     Baseline,

@@ -21,7 +21,8 @@ from vbhc.settlement._behaviour import (
     risk_score,
     stable_uniform,
 )
-from vbhc.settlement._data import TABLE, SettlementData, bootstrap_weights, numeric, require_columns
+from vbhc.core.frames import numeric, require_columns
+from vbhc.settlement._data import TABLE, SettlementData, bootstrap_weights
 from vbhc.settlement._scenario import Scenario, Upcoding, load_scenario
 from vbhc.settlement._schemes import Components, settle_scenario
 
@@ -47,16 +48,6 @@ PAYMENT_COLUMNS = [
 """Columns of ``payments.parquet`` (one row per scenario, scheme, hospital and replicate;
 replicate 0 is the observed year, 1..R bootstrap replicates)."""
 
-PRICE_COLUMNS = (
-    "base_price_dkk",
-    "risk_factor",
-    "warranty_dkk",
-    "outlier_dkk",
-    "quality_adjustment_dkk",
-    "price_dkk",
-    "actual_cost_dkk",
-    "margin_dkk",
-)
 EVENTS = {
     "low_risk_patient": "one more low-risk patient (lowest risk quartile)",
     "high_risk_patient": "one more high-risk patient (highest risk quartile)",
@@ -66,13 +57,13 @@ EVENTS = {
 
 
 def merge_prices(episodes: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
-    """Episodes with the price columns of ``episode_prices`` (by ``episode_id``)."""
+    """Episodes with the columns of ``episode_prices`` (``price_dkk``, ``base_price_dkk``,
+    ``risk_factor``, ...) joined by ``episode_id``; ``hospital_id`` must agree."""
     require_columns(prices, ["episode_id", "price_dkk"], table="episode_prices")
     if prices["episode_id"].duplicated().any():
         raise InputError("episode_id is repeated", table="episode_prices", column="episode_id", rule="unique")
-    keep = ["episode_id", *[c for c in prices.columns if c in PRICE_COLUMNS]]
-    clash = [c for c in keep[1:] if c in episodes.columns]
-    merged = episodes.drop(columns=clash).merge(prices[keep], on="episode_id", how="left", validate="many_to_one")
+    keep = ["episode_id", *[c for c in prices.columns if c not in episodes.columns]]
+    merged = episodes.merge(prices[keep], on="episode_id", how="left", validate="many_to_one")
     if "hospital_id" in prices.columns:
         other = episodes[["episode_id", "hospital_id"]].merge(
             prices[["episode_id", "hospital_id"]], on="episode_id", how="inner", suffixes=("", "_price")
