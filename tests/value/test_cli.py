@@ -9,7 +9,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from sim import simulate_registry
+from value_sim import simulate_registry
 
 from vbhc.cli import main
 from vbhc.core.io import read_parquet

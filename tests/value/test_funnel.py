@@ -118,8 +118,8 @@ def test_false_alarm_rate_is_about_five_percent(kind, rate):
 def test_false_alarm_rate_through_assess_value():
     """The whole pipeline on simulated registries without hospital effects (25 seeds x
     40 hospitals): about 5 % of hospital results outside the 95 % funnel."""
-    from conftest import make_settings
-    from sim import simulate_registry
+    from value_helpers import make_settings
+    from value_sim import simulate_registry
 
     from vbhc.value import assess_value
 

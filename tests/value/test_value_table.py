@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_settings
-from sim import simulate_registry
+from value_helpers import make_settings
+from value_sim import simulate_registry
 
 from vbhc.core.config import parse_config
 from vbhc.value import assess_value, qaly_gain

@@ -94,6 +94,9 @@ def simulate_registry(
     preds["pred_cost_1y_dkk"] = e_cost
     ep["cost_index_dkk"] = 0.7 * ep["cost_1y_dkk"]
     ep["cost_90d_dkk"] = 0.15 * ep["cost_1y_dkk"]
+    # Second year: routine follow-up, plus about 90,000 DKK for a reoperation.
+    reop = ep["reoperation_2y"].to_numpy(dtype=bool)
+    ep["cost_2y_dkk"] = ep["cost_1y_dkk"] + rng.gamma(4, 1500, n) + reop * rng.gamma(20, 4500, n)
 
     death_1y = ep["death_90d"].to_numpy(dtype=bool) | (rng.random(n) < 0.01)
     ep["death_1y"] = pd.array(death_1y, dtype="boolean")
