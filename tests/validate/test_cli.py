@@ -12,25 +12,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from validate_data import EXTRACT_DATE, clean_registry, write_registry
+from validate_data import clean_registry, vbhc, write_registry
 
-from vbhc.cli import main
 from vbhc.core.io import read_parquet
 from vbhc.core.privacy import pseudonymise
 from vbhc.schemas import load_schema
-
-
-def vbhc(*args: str | Path, capsys) -> tuple[int, str, str]:
-    """Run the CLI in this process: (exit code, stdout, stderr)."""
-    argv = sys.argv
-    sys.argv = ["vbhc", *map(str, args)]
-    try:
-        with pytest.raises(SystemExit) as exit_:
-            main()
-    finally:
-        sys.argv = argv
-    out = capsys.readouterr()
-    return exit_.value.code or 0, out.out, out.err
 
 
 @pytest.fixture

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
+from vbhc.cli import main
 from vbhc.core.io import write_parquet
 from vbhc.schemas import load_schema
 
@@ -127,3 +130,16 @@ def write_registry(tables: dict[str, pd.DataFrame], folder: Path, *, extract_dat
     if extract_date is not None:
         (folder / "extract.json").write_text(json.dumps({"extract_date": extract_date}))
     return folder
+
+
+def vbhc(*args: str | Path, capsys) -> tuple[int, str, str]:
+    """Run the CLI in this process: (exit code, stdout, stderr)."""
+    argv = sys.argv
+    sys.argv = ["vbhc", *map(str, args)]
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main()
+    finally:
+        sys.argv = argv
+    out = capsys.readouterr()
+    return exit_.value.code or 0, out.out, out.err
