@@ -12,16 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-CATEGORIES = (
-    "drg_tariff",
-    "dags_tariff",
-    "implant",
-    "medicine",
-    "primary_care",
-    "municipal_rehabilitation",
-    "home_care",
-    "sickness_benefit",
-)
+from vbhc.settlement._behaviour import COST_CATEGORIES
+
+CATEGORIES = tuple(COST_CATEGORIES)  # cost_1y_<category>_dkk columns of the episodes table
 DEFAULTS = {
     "joint": "hip",
     "department_id": None,  # default: hospital_id + "-ORT"
