@@ -1,0 +1,279 @@
+"""Typed settings of the episode builder, loaded from ``pipelines/prepare.yaml``.
+
+Every window, tolerance and threshold of ``docs/episode-definitions.md`` lives here,
+so that no definition is a constant inside a query.  Days are calendar-date
+differences; weeks are ISO weeks.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from vbhc.core.codelists import CodeLists, load_codelists
+from vbhc.core.config import Settings, config_hash, load_config, parse_config
+from vbhc.core.paths import pipelines_dir
+from vbhc.core.prices import PriceLevels, load_price_levels
+
+COST_CATEGORIES = (
+    "drg_tariff",
+    "dags_tariff",
+    "implant",
+    "medicine",
+    "primary_care",
+    "municipal_rehabilitation",
+    "home_care",
+    "sickness_benefit",
+)
+"""Cost categories of the costs table plus ``sickness_benefit`` (valued DREAM weeks)."""
+
+CostCategory = Literal[
+    "drg_tariff",
+    "dags_tariff",
+    "implant",
+    "medicine",
+    "primary_care",
+    "municipal_rehabilitation",
+    "home_care",
+    "sickness_benefit",
+]
+
+
+class DataWindow(Settings):
+    """The data window; ``None`` derives it from the contacts (whole calendar years)."""
+
+    start: dt.date | None = Field(None, description="data_start; default 1 January of the first contact's year")
+    end: dt.date | None = Field(None, description="data_end (extract date); default 31 December of the last contact's year")
+
+    @model_validator(mode="after")
+    def _order(self) -> DataWindow:
+        if self.start and self.end and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+class CohortSettings(Settings):
+    """Index-operation criteria (attrition steps 4-8)."""
+
+    registry_match_days: int = Field(3, ge=0, le=30, description="registry date tolerance, days")
+    registry_operation_type: Literal["primary", "revision"] = "primary"
+    min_age_years: float = Field(18, ge=0, le=120)
+    lookback_days: int = Field(730, ge=0, description="op - lookback_days must be >= data_start")
+    min_followup_days: int = Field(
+        365, ge=365, le=730, description="op + min_followup_days must be <= data_end (at least 1 year)"
+    )
+
+
+class StaySettings(Settings):
+    """Joining contacts into one stay."""
+
+    join_gap_hours: float = Field(4, ge=0, le=72, description="largest gap between joined contacts, hours")
+
+
+class LookbackSettings(Settings):
+    """Case-mix look-back."""
+
+    days: int = Field(730, ge=1, description="look-back [adm - days, adm), days")
+    sickness_benefit_weeks: int = Field(52, ge=1, description="weeks before the op week for sickness_benefit_weeks_1y")
+    employment_weeks: int = Field(4, ge=1, description="weeks before the op week that set employment_status")
+    retirement_age_years: float = Field(67, ge=50, le=80)
+
+
+class PromWindow(Settings):
+    """A follow-up PROM window: nearest response to op + target within [op + min, op + max]."""
+
+    target_days: int
+    min_days: int
+    max_days: int
+
+    @model_validator(mode="after")
+    def _inside(self) -> PromWindow:
+        if not self.min_days <= self.target_days <= self.max_days:
+            raise ValueError("need min_days <= target_days <= max_days")
+        return self
+
+
+class PromSettings(Settings):
+    """PROM windows, EQ-5D value set and the minimal important change of the Oxford score."""
+
+    eq5d_value_set: str = "dk_5l"
+    pre_window_days: int = Field(90, ge=0, description="pre-op response in [op - days, op]")
+    followup: dict[Literal["3m", "12m"], PromWindow] = Field(
+        default_factory=lambda: {
+            "3m": PromWindow(target_days=90, min_days=60, max_days=150),
+            "12m": PromWindow(target_days=365, min_days=270, max_days=450),
+        }
+    )
+    mic_oxford_points: dict[Literal["hip", "knee"], float] = Field(default_factory=lambda: {"hip": 8.0, "knee": 7.0})
+
+    @model_validator(mode="after")
+    def _complete(self) -> PromSettings:
+        if set(self.followup) != {"3m", "12m"}:
+            raise ValueError("followup needs both 3m and 12m windows")
+        if set(self.mic_oxford_points) != {"hip", "knee"}:
+            raise ValueError("mic_oxford_points needs hip and knee")
+        return self
+
+
+class ReturnToWork(Settings):
+    """Return to self-support from DREAM (weeks are ISO weeks relative to the op week)."""
+
+    run_weeks: int = Field(4, ge=1, le=26)
+    earliest_start_week: int = Field(1, ge=0)
+    within_weeks: int = Field(26, ge=1)
+    followed_weeks: int = Field(30, ge=1)
+    max_weeks: int = Field(105, ge=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> ReturnToWork:
+        if not self.earliest_start_week <= self.within_weeks <= self.max_weeks:
+            raise ValueError("need earliest_start_week <= within_weeks <= max_weeks")
+        return self
+
+
+class OutcomeSettings(Settings):
+    """Outcome windows (days after op, or after discharge for readmission)."""
+
+    complication_days: int = Field(90, ge=1)
+    readmission_days: dict[Literal["30d", "90d"], int] = Field(default_factory=lambda: {"30d": 30, "90d": 90})
+    reoperation_days: dict[Literal["1y", "2y"], int] = Field(default_factory=lambda: {"1y": 365, "2y": 730})
+    revision_days: int = Field(730, ge=1)
+    death_days: dict[Literal["30d", "90d", "1y"], int] = Field(
+        default_factory=lambda: {"30d": 30, "90d": 90, "1y": 365}
+    )
+    followup_max_days: int = Field(730, ge=365)
+    return_to_work: ReturnToWork = Field(default_factory=ReturnToWork)
+
+    @model_validator(mode="after")
+    def _complete(self) -> OutcomeSettings:
+        for name, keys in (
+            ("readmission_days", {"30d", "90d"}),
+            ("reoperation_days", {"1y", "2y"}),
+            ("death_days", {"30d", "90d", "1y"}),
+        ):
+            if set(getattr(self, name)) != keys:
+                raise ValueError(f"{name} needs exactly the keys {sorted(keys)}")
+        return self
+
+
+class ActivitySettings(Settings):
+    """Activity after discharge."""
+
+    outpatient_short_days: int = Field(90, ge=1, description="outpatient_visits_90d: (dis, date(dis) + days]")
+    horizon_days: int = Field(365, ge=1, description="1-year activity: (dis, op + days]")
+
+
+class CostSettings(Settings):
+    """Cost windows, price year and perspectives (lists of cost categories)."""
+
+    price_year: int = Field(2016, ge=2000, le=2035)
+    after_discharge_days: int = Field(90, ge=1)
+    horizons_days: dict[Literal["1y", "2y"], int] = Field(default_factory=lambda: {"1y": 365, "2y": 730})
+    perspectives: dict[Literal["hospital", "region", "society"], list[CostCategory]]
+
+    @model_validator(mode="after")
+    def _complete(self) -> CostSettings:
+        if set(self.perspectives) != {"hospital", "region", "society"}:
+            raise ValueError("perspectives needs hospital, region and society")
+        if set(self.horizons_days) != {"1y", "2y"}:
+            raise ValueError("horizons_days needs 1y and 2y")
+        return self
+
+
+class EngineSettings(Settings):
+    """Where the transforms run."""
+
+    backend: Literal["duckdb", "pyspark"] = "duckdb"
+    threads: int = Field(2, ge=1, le=256)
+    memory_limit: str = Field("8GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    temp_directory: Path | None = None
+
+
+class PrepareSettings(Settings):
+    """All settings of ``vbhc prepare`` (one object, as in PatientLevelPrediction)."""
+
+    version: str
+    codelists: Path = Path("codelists.yaml")
+    prices: Path = Path("prices.yaml")
+    data_window: DataWindow = Field(default_factory=DataWindow)
+    hospital_regions: dict[str, Literal[1081, 1082, 1083, 1084, 1085]] = Field(
+        default_factory=dict, description="SHAK code prefix -> region code owning the hospital"
+    )
+    cohort: CohortSettings = Field(default_factory=CohortSettings)
+    stay: StaySettings = Field(default_factory=StaySettings)
+    lookback: LookbackSettings = Field(default_factory=LookbackSettings)
+    proms: PromSettings = Field(default_factory=PromSettings)
+    outcomes: OutcomeSettings = Field(default_factory=OutcomeSettings)
+    activity: ActivitySettings = Field(default_factory=ActivitySettings)
+    costs: CostSettings
+    engine: EngineSettings = Field(default_factory=EngineSettings)
+
+
+class PrepareConfig(Settings):
+    """Settings plus the code lists and price levels they point to, all validated."""
+
+    settings: PrepareSettings
+    codelists: CodeLists
+    prices: PriceLevels
+    source: str = ""
+
+    def with_settings(self, changes: dict) -> PrepareConfig:
+        """A copy with some settings changed (nested dicts merge), validated again.
+
+        >>> cfg = load_prepare_config().with_settings({"cohort": {"registry_match_days": 5}})
+        >>> cfg.settings.cohort.registry_match_days
+        5
+        """
+        data = _merge(self.settings.model_dump(mode="json"), changes)
+        settings = parse_config(data, PrepareSettings, source=f"{self.source} (changed)")
+        _check_price_year(settings, self.prices, self.source)
+        return self.model_copy(update={"settings": settings})
+
+    def hash(self) -> str:
+        """SHA-256 over settings, code lists and price levels (engine settings excluded)."""
+        return config_hash(
+            {
+                "settings": self.settings.model_dump(mode="json", exclude={"engine"}),
+                "codelists": self.codelists.model_dump(mode="json"),
+                "prices": self.prices.model_dump(mode="json"),
+            }
+        )
+
+
+def _merge(base: dict, changes: dict) -> dict:
+    out = dict(base)
+    for key, value in changes.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def default_config_path() -> Path:
+    """``pipelines/prepare.yaml`` of the project."""
+    return pipelines_dir() / "prepare.yaml"
+
+
+def load_prepare_config(path: str | Path | None = None) -> PrepareConfig:
+    """Load ``prepare.yaml`` with the code lists and price levels it names.
+
+    Relative paths in the file are resolved against the file's folder.  Any problem
+    raises :class:`vbhc.core.errors.ConfigError` naming the file and key.
+    """
+    path = Path(path) if path is not None else default_config_path()
+    settings = load_config(path, PrepareSettings)
+    base = path.parent
+    codelists_path = settings.codelists if settings.codelists.is_absolute() else base / settings.codelists
+    prices_path = settings.prices if settings.prices.is_absolute() else base / settings.prices
+    codelists = load_codelists(codelists_path)
+    prices = load_price_levels(prices_path)
+    _check_price_year(settings, prices, str(path))
+    return PrepareConfig(settings=settings, codelists=codelists, prices=prices, source=str(path))
+
+
+def _check_price_year(settings: PrepareSettings, prices: PriceLevels, source: str) -> None:
+    from vbhc.core.errors import ConfigError
+
+    if settings.costs.price_year not in prices.health_price_index:
+        raise ConfigError(f"{source}: costs.price_year: no health_price_index for {settings.costs.price_year}")
