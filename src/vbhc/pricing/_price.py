@@ -35,7 +35,7 @@ from vbhc.core.privacy import suppress_small_cells
 from vbhc.pricing._config import BUNDLE_COST_COLUMNS, PricingSettings
 from vbhc.pricing._quality import COMPONENT_COLUMNS, quality_shares
 from vbhc.value import check_predictions
-from vbhc.value._inputs import numeric, require_columns
+from vbhc.core.frames import numeric, require_columns
 
 EPISODE_COLUMNS = [
     "episode_id",

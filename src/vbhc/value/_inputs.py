@@ -173,29 +173,9 @@ def _as_str(values: Iterable[object]) -> list[str]:
     return [str(v) for v in values]
 
 
-def numeric(df: pd.DataFrame, column: str, *, table: str = "episodes") -> np.ndarray:
-    """A column as float64 with NaN for missing (booleans become 0/1)."""
-    if column not in df.columns:
-        raise InputError("column is missing", table=table, column=column)
-    col = df[column]
-    if pd.api.types.is_bool_dtype(col.dtype):
-        return col.astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
-    try:
-        return pd.to_numeric(col, errors="raise").astype("Float64").to_numpy(dtype="float64", na_value=np.nan)
-    except (TypeError, ValueError):
-        raise InputError("expected numbers", table=table, column=column) from None
-
-
 def isin_values(values: pd.Series, allowed: Sequence[object]) -> np.ndarray:
     """Boolean array: ``values`` equal to one of a few ``allowed`` values (fast for Arrow strings)."""
     hit = np.zeros(len(values), dtype=bool)
     for v in allowed:
         hit |= (values == v).fillna(False).to_numpy(dtype=bool)
     return hit
-
-
-def require_columns(df: pd.DataFrame, columns: Sequence[str], *, table: str = "episodes") -> None:
-    """Raise :class:`InputError` naming the first missing columns."""
-    missing = [c for c in dict.fromkeys(columns) if c not in df.columns]
-    if missing:
-        raise InputError(f"missing columns {missing}", table=table)

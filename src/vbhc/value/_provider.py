@@ -28,7 +28,8 @@ from vbhc.core.errors import InputError
 from vbhc.core.stats import wilson_ci
 from vbhc.value._config import OutcomeSpec, ValueSettings
 from vbhc.value._funnel import Funnel, Kind, fit_funnel, poisson_ratio_ci, z_scores
-from vbhc.value._inputs import check_predictions, isin_values, numeric, require_columns
+from vbhc.core.frames import numeric, require_columns
+from vbhc.value._inputs import check_predictions, isin_values
 from vbhc.value._shrinkage import fit_random_intercept
 
 PROVIDER_COLUMNS = [

@@ -35,7 +35,8 @@ from vbhc.core.criteria import select_rows
 from vbhc.core.errors import InputError
 from vbhc.core.privacy import suppress_small_cells
 from vbhc.value._config import TIER_NAMES, QalySettings, ValueSettings
-from vbhc.value._inputs import isin_values, numeric, require_columns
+from vbhc.core.frames import numeric, require_columns
+from vbhc.value._inputs import isin_values
 from vbhc.value._provider import (
     NATION,
     PROVIDER_COLUMNS,
