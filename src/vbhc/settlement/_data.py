@@ -245,9 +245,3 @@ class SettlementData:
     def hospital_sums(self, weights: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Weighted sums per hospital (R, H, k)."""
         return group_sums(weights, self.row_hospital, self.n_hospitals, values)
-
-    def region_matrix(self, covered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Region codes of the covered hospitals and the hospital × region indicator (H, G)."""
-        codes = np.unique(self.regions[covered])
-        indicator = (self.regions[:, None] == codes[None, :]) & covered[:, None]
-        return codes, indicator.astype(float)

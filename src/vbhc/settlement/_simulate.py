@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -153,9 +154,8 @@ def _run(scenarios: list[Scenario], datas: list[SettlementData], replicates: int
         size = chunk or max(1, 4_000_000 // max(n_ref, 1))
         rng = np.random.default_rng([seed, year])
         store: dict[int, dict[str, list]] = {i: {"n": [], "drg": [], "cost": [], "schemes": []} for i in members}
-        chunks = [np.ones((1, n_ref))]
-        weight_iter = bootstrap_weights(groups, replicates, rng, chunk=size) if replicates > 0 else iter(())
-        for w_ref in _chain(chunks, weight_iter):
+        observed = np.ones((1, n_ref))
+        for w_ref in itertools.chain([observed], bootstrap_weights(groups, replicates, rng, chunk=size)):
             for i in members:
                 d = datas[i]
                 w = w_ref[:, d.patient]
@@ -190,11 +190,6 @@ def _run(scenarios: list[Scenario], datas: list[SettlementData], replicates: int
                 layers,
             )
     return [r for r in runs if r is not None]
-
-
-def _chain(first, rest):
-    yield from first
-    yield from rest
 
 
 def payments_frame(runs: Sequence[ScenarioRun]) -> pd.DataFrame:
