@@ -165,3 +165,13 @@ def test_cli_end_to_end(tmp_path, cohort, monkeypatch, capsys):
     assert stderr.strip().startswith("vbhc: ") and len(stderr.strip().splitlines()) == 1
     assert f"{scenario}: schemes.0.activity.tariff_share: Input should be less than or equal to 1" in stderr
     assert (out / "payments.parquet").exists()  # the failed run left the previous outputs
+
+
+def test_default_year_skips_a_partial_last_year_and_plain_booleans_are_read():
+    from vbhc.settlement._data import flag
+    from vbhc.settlement._simulate import default_year
+
+    assert default_year(pd.Series([2015] * 10 + [2016] * 12 + [2017] * 2)) == 2016
+    assert default_year(pd.Series([2016] * 3)) == 2016
+    plain = pd.DataFrame({"mic_12m": np.array([True, None, False], dtype=object)})
+    assert np.array_equal(flag(plain, "mic_12m"), [1.0, np.nan, 0.0], equal_nan=True)

@@ -25,9 +25,16 @@ TABLE = "episodes"
 
 def flag(df: pd.DataFrame, column: str) -> np.ndarray:
     """True/false column as float64 (1.0 / 0.0, NaN where missing)."""
-    if df[column].dtype == object or isinstance(df[column].dtype, pd.StringDtype):
+    require_columns(df, [column])
+    col = df[column]
+    if col.dtype == object:  # e.g. booleans with missing values read without nullable types
+        try:
+            col = col.astype("boolean")
+        except (TypeError, ValueError):
+            raise InputError("expected a true/false column", table=TABLE, column=column) from None
+    if isinstance(col.dtype, pd.StringDtype):
         raise InputError("expected a true/false column", table=TABLE, column=column)
-    return numeric(df, column)
+    return col.to_numpy(dtype="float64", na_value=np.nan)
 
 
 def activity_value(df: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:

@@ -469,8 +469,8 @@ Behaviour = Annotated[
 class Scenario(Settings):
     """One way of paying for the cohort: schemes (composable) and behaviour changes.
 
-    ``year`` is the settlement year (default: the latest ``operation_year`` in the
-    episodes); ``validity_year`` records the year a preset's parameters come from.
+    ``year`` is the settlement year (default: the latest ``operation_year`` with at least
+    half the median yearly volume); ``validity_year`` records the year a preset's parameters come from.
     ``pool_share`` multiplies regional pool amounts (the cohort's share of them).
     ``include`` lists other scenario files (relative paths) whose schemes are added
     before this file's own.

@@ -80,6 +80,14 @@ def merge_prices(episodes: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
     return merged
 
 
+def default_year(years: pd.Series) -> int:
+    """The latest operation year with at least half the median yearly volume: a partial
+    last year (operations too late in the extract for a year of follow-up) is skipped."""
+    counts = years.dropna().astype(int).value_counts().sort_index()
+    full = counts[counts >= 0.5 * counts.median()]
+    return int(full.index.max())
+
+
 def prepare_data(scenario: Scenario, episodes: pd.DataFrame, prices: pd.DataFrame | None = None) -> SettlementData:
     """The settlement year's cohort after the scenario's behaviour changes, with its
     reference (before the changes) and the year before (for baselines)."""
@@ -88,7 +96,7 @@ def prepare_data(scenario: Scenario, episodes: pd.DataFrame, prices: pd.DataFram
     available = sorted(int(y) for y in years.dropna().unique())
     if not available:
         raise InputError("no episodes with an operation year", table=TABLE, column="operation_year")
-    year = scenario.year or available[-1]
+    year = scenario.year or default_year(years)
     if year not in available:
         raise InputError(
             f"{scenario.source}: year: no episodes in {year} (the episodes cover {available[0]}-{available[-1]})",
