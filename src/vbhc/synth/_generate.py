@@ -108,13 +108,17 @@ def generate_block(world: World, block: int, n: int, person_offset: int) -> Bloc
     # labour market: states, sickness before surgery, return to work (first, then later operations)
     state = lab.labour_states(rng, world, persons, bg.n_comorbidities_at_first(persons, world))
     win = lab.dream_window(world, persons, ops)
-    dream = Frame.concat([lab.base_rows(world, persons, state, win),
-                          lab.preop_sickness(rng, world, persons, ops, state, ep["oxford_pre"], win),
-                          lab.near_pension_retirement(world, persons, ops, state, win)])
+    dream = lab.one_row_per_week(Frame.concat([
+        lab.base_rows(world, persons, state, win),
+        lab.preop_sickness(rng, world, persons, ops, state, ep["oxford_pre"], win)]))
     p_rtw = np.full(ops.n, np.nan)
     for seq in (1, 2):
         sel = rows[(ops["seq"][rows] == seq)]
         status, weeks = labour_features(dream, ops["person"][sel], ops["op_day"][sel], ep["age"][sel])
+        if seq == 2:  # near pension age at a later operation: retired early instead of employed
+            retire = lab.near_pension_retirement(world, persons, ops, sel[status <= 1], win)
+            dream = lab.one_row_per_week(Frame.concat([dream, retire]))
+            status, weeks = labour_features(dream, ops["person"][sel], ops["op_day"][sel], ep["age"][sel])
         ep["employment_status"][sel] = np.array(EMPLOYMENT, dtype=object)[status]
         ep["sickness_benefit_weeks_1y"][sel] = weeks
         sel = sel[status <= 1]
@@ -123,7 +127,7 @@ def generate_block(world: World, block: int, n: int, person_offset: int) -> Bloc
             ops["hospital"][sel]]
         p_rtw[sel] = logistic(e)
         new, _ = lab.return_to_work_rows(rng, world, persons, ops, sel, p_rtw[sel], draws["z_rtw"][sel], win)
-        dream = Frame.concat([dream, new])
+        dream = lab.one_row_per_week(Frame.concat([dream, new]))
     second = np.flatnonzero((ops["partner"] >= 0) & (ops["partner"] < np.arange(ops.n)))
     for col in ("employment_status", "sickness_benefit_weeks_1y"):
         ep[col][second] = ep[col][ops["partner"][second]]
@@ -166,7 +170,6 @@ def generate_block(world: World, block: int, n: int, person_offset: int) -> Bloc
     monday = week_monday(dream["week"])
     dream = dream.take(np.flatnonzero((monday <= death_day[dream["person"]]) & (dream["week"] <= week_index(
         world.data_end))))
-    dream = dream.take(np.lexsort((dream["week"], dream["person"])))
     registry = pw.registry_rows(world, ops)
 
     # the truth
@@ -290,11 +293,12 @@ def assemble_contacts(parts) -> tuple[Frame, Frame, Frame, list[int]]:
 
 def drop_after_end(world: World, contacts: Frame, diagnoses: Frame, procedures: Frame, index_contact: np.ndarray,
                    death_day: np.ndarray):
-    """Remove contacts that start after death or the extract date (and their rows); end
-    stays at the day of death; order contacts by person and start."""
+    """Remove contacts outside the extract (before its first day, after its date or after
+    death) and their rows; end stays at the day of death; order by person and start."""
     start_day = contacts["start"] // MINUTES_PER_DAY
     death = death_day[contacts["person"]]
-    keep = (start_day <= np.minimum(death, world.data_end)) & (contacts["end"] // MINUTES_PER_DAY <= world.data_end)
+    keep = ((start_day <= np.minimum(death, world.data_end)) & (contacts["end"] // MINUTES_PER_DAY <= world.data_end)
+            & (start_day >= world.data_start))
     end_cap = death * MINUTES_PER_DAY + MINUTES_PER_DAY - 1
     contacts["end"] = np.where(contacts["end"] > end_cap, np.maximum(end_cap, contacts["start"]), contacts["end"])
     kept = np.flatnonzero(keep)

@@ -106,19 +106,30 @@ def preop_sickness(rng, world: World, persons: Frame, ops: Frame, state: np.ndar
     return week_rows(person, start, end, B["sickness_benefit"])
 
 
-def near_pension_retirement(world: World, persons: Frame, ops: Frame, state: np.ndarray,
+def near_pension_retirement(world: World, persons: Frame, ops: Frame, rows: np.ndarray,
                             win: tuple[np.ndarray, np.ndarray]) -> Frame:
-    """Employed persons who come within 0.6 years of pension age before a later operation
-    retire early (efterløn) half a year before it."""
+    """Employed persons within 0.6 years of pension age at a later operation retire early
+    (efterløn) from 4 weeks before it, so that they are not in the return-to-work population."""
     lab = world.params["labour"]
-    later = np.flatnonzero((ops["seq"] == 2) & (state[ops["person"]] == S_EMPLOYED))
-    person = ops["person"][later]
+    person = ops["person"][rows]
     limit = np.minimum(67.0, pension_age(world, persons["birth_day"][person]) - lab["employment_latest_age_before_pension"])
-    sel = ops["age"][later] >= limit
+    sel = ops["age"][rows] >= limit
     person = person[sel]
-    start = np.maximum(week_index(ops["op_day"][later][sel]) - 26, win[0][person])
+    start = np.maximum(week_index(ops["op_day"][rows][sel]) - 4, win[0][person])
     return week_rows(person, start, np.minimum(pension_week(world, persons)[person] - 1, win[1][person]),
                      B["early_retirement"])
+
+
+_PRIORITY = np.array([5, 4, 3, 2, 1, 0])  # by BENEFITS: pensions first, sickness benefit last
+
+
+def one_row_per_week(dream: Frame) -> Frame:
+    """One transfer per person and week (the table's key): the pension or longest-lasting
+    transfer wins over sickness benefit when two overlap."""
+    order = np.lexsort((_PRIORITY[dream["benefit"]], dream["week"], dream["person"]))
+    d = dream.take(order)
+    first = np.r_[True, (d["person"][1:] != d["person"][:-1]) | (d["week"][1:] != d["week"][:-1])]
+    return d.take(np.flatnonzero(first))
 
 
 def return_to_work_rows(rng, world: World, persons: Frame, ops: Frame, rows: np.ndarray, p_rtw: np.ndarray,
@@ -140,10 +151,10 @@ def return_to_work_rows(rng, world: World, persons: Frame, ops: Frame, rows: np.
     weeks = np.where(returns, weeks, np.where(never, r["never_return_sickness_weeks"], late))
     op_week = week_index(ops["op_day"][rows])
     person = ops["person"][rows]
-    hi = win[1][person]
+    pw = pension_week(world, persons)[person]
+    hi = np.minimum(win[1][person], pw - 1)  # sickness benefit stops at the state pension
     some = weeks >= 2  # W = 1: back the week after surgery, no municipal sickness benefit
     sick = week_rows(person[some], op_week[some], np.minimum(op_week + weeks - 1, hi)[some], B["sickness_benefit"])
-    pw = pension_week(world, persons)[person]
     to_disability = rng.random(m) < r["never_return_to"]["disability_pension"]
     nr = np.flatnonzero(never)
     after = week_rows(person[nr], op_week[nr] + weeks[nr], np.minimum(pw[nr] - 1, hi[nr]),

@@ -109,7 +109,7 @@ def questionnaires(rng: np.random.Generator, world: World, rows: np.ndarray, ops
     eta = (r["intercept"][timepoint] + r["latent_per_10_points"] * (latent - 30) / 10
            + r["age_60_79"] * ((age >= 60) & (age < 80)) + r["anxiety_depression"] * anx
            + r["smoking_current"] * (ep["smoking"][rows] == "current") + r["responded_before"] * prev_responded)
-    responded = (rng.random(n) < logistic(eta)) & alive & (day <= world.data_end)
+    responded = (rng.random(n) < logistic(eta)) & alive & (day <= world.data_end) & (day >= world.data_start)
     miss = pr["missing_item_probability"]
     ox_missing = rng.random((n, 12)) < miss["oxford"]
     eq_missing = rng.random((n, 5)) < miss["eq5d"]

@@ -25,8 +25,9 @@ REGION_CATEGORIES = ("drg_tariff", "dags_tariff", "implant", "medicine", "primar
 HOSPITAL_CATEGORIES = ("drg_tariff", "dags_tariff", "implant", "medicine")
 EMPLOYMENT = ("employed", "sick_listed", "unemployed", "retired", "other")
 _B = {name: i for i, name in enumerate(BENEFITS)}
-RTW_SEARCH_WEEKS = 104  # a return-to-work run may start 1..104 weeks after the op week
-_WEEKS_BEFORE, _WEEKS_AFTER = 52, RTW_SEARCH_WEEKS + 3
+RTW_MAX_START_WEEK = 105  # a return-to-work run may start 1..105 weeks after the op week
+RTW_RUN_WEEKS = 4
+_WEEKS_BEFORE, _WEEKS_AFTER = 52, RTW_MAX_START_WEEK + RTW_RUN_WEEKS - 1
 
 
 class EventIndex:
@@ -131,7 +132,7 @@ def charlson_index(world: World, flags: np.ndarray) -> np.ndarray:
 
 
 def labour_matrices(dream: Frame, person: np.ndarray, op_week: np.ndarray) -> dict[str, np.ndarray]:
-    """Per episode and week relative to the op week (-52 .. +107): which transfers were paid."""
+    """Per episode and week relative to the op week (-52 .. +108): which transfers were paid."""
     n = len(person)
     width = _WEEKS_BEFORE + _WEEKS_AFTER + 1
     out = {k: np.zeros((n, width), bool) for k in ("any", "sickness", "retired", "unemployed")}
@@ -180,14 +181,22 @@ def labour_features(dream: Frame, person: np.ndarray, op_day: np.ndarray, age: n
 
 def return_to_work(dream: Frame, person: np.ndarray, op_day: np.ndarray, employed: np.ndarray,
                    followup_end_day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(weeks_to_return_to_work or -1, return_to_work_6m as 1/0/-1 for true/false/null)."""
+    """(weeks_to_return_to_work or -1, return_to_work_6m as 1/0/-1 for true/false/null).
+
+    The run of 4 transfer-free weeks must start 1-105 weeks after the op week and lie
+    within follow-up (its last week at or before the ISO week of the end of follow-up):
+    weeks after death or after the extract are not observed.
+    """
     op_week = week_index(op_day)
     m = labour_matrices(dream, person, op_week)
-    free = ~m["any"][:, _WEEKS_BEFORE + 1:]  # weeks +1 .. +107
-    run = free[:, :-3] & free[:, 1:-2] & free[:, 2:-1] & free[:, 3:]  # run starting at +1 .. +104
+    free = ~m["any"][:, _WEEKS_BEFORE + 1:]  # weeks +1 .. +108
+    run = free[:, :-3] & free[:, 1:-2] & free[:, 2:-1] & free[:, 3:]  # run starting at +1 .. +105
+    last_week = week_index(followup_end_day) - op_week
+    start = np.arange(1, run.shape[1] + 1)[None, :]
+    run &= start + RTW_RUN_WEEKS - 1 <= last_week[:, None]
     found = run.any(axis=1)
     weeks = np.where(found, run.argmax(axis=1) + 1, -1)
-    followed = week_index(followup_end_day) - op_week >= 30
+    followed = last_week >= 30
     rtw = np.where(found & (weeks <= 26), 1, np.where(followed, 0, -1))
     return np.where(employed, weeks, -1), np.where(employed, rtw, -1)
 
@@ -248,6 +257,7 @@ def episode_truth(world: World, tables: dict[str, Frame], ep: Episodes, death_da
 
     # -- follow-up and censoring ----------------------------------------------------
     death = death_day[ep.person]
+    death = np.where(death <= data_end, death, np.iinfo(np.int32).max)  # deaths after the extract are not seen
     end = np.minimum(np.minimum(death, data_end), op + 730)
     out["followup_days"] = end - op
     dead_within = lambda w: death - op <= w  # noqa: E731
@@ -302,7 +312,7 @@ def episode_truth(world: World, tables: dict[str, Frame], ep: Episodes, death_da
             out[name] = _windowed(event, known(w))
 
     # -- return to work -----------------------------------------------------------------
-    weeks, rtw = return_to_work(dream, ep.person, op, employed, np.minimum(death, data_end))
+    weeks, rtw = return_to_work(dream, ep.person, op, employed, end)
     out["weeks_to_return_to_work"], out["return_to_work_6m"] = weeks, rtw
 
     # -- costs at the price year --------------------------------------------------------
