@@ -67,10 +67,16 @@ class EpisodeBuild:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def resolve_data_window(contacts: ibis.Table, config: PrepareConfig) -> tuple[dt.date, dt.date]:
-    """``data_start``/``data_end`` from the settings, else whole calendar years of the contacts."""
+def resolve_data_window(
+    contacts: ibis.Table, config: PrepareConfig, extract: tuple[dt.date | None, dt.date | None] = (None, None)
+) -> tuple[dt.date, dt.date]:
+    """``data_start`` and ``data_end``, each from the first source that has it.
+
+    1. the settings (``data_window``); 2. ``extract`` (what the extract says of itself:
+    its first year and extract date); 3. whole calendar years of the contacts.
+    """
     window = config.settings.data_window
-    start, end = window.start, window.end
+    start, end = window.start or extract[0], window.end or extract[1]
     if start is None or end is None:
         row = contacts.aggregate(lo=contacts.start_time.min(), hi=contacts.start_time.max()).to_pandas().iloc[0]
         if pd.isna(row["lo"]):
@@ -93,6 +99,7 @@ def build_episodes(
     config: PrepareConfig,
     *,
     scorer: Scorer = score_with_vbhc_proms,
+    extract: tuple[dt.date | None, dt.date | None] = (None, None),
 ) -> EpisodeBuild:
     """Build the episode table under ``docs/episode-definitions.md``.
 
@@ -104,6 +111,8 @@ def build_episodes(
         Settings, code lists and price levels (:func:`load_prepare_config`).
     scorer:
         PROM scorer (default: :func:`vbhc.proms.score_prom_responses`).
+    extract:
+        First day and extract date stated by the extract (see :func:`resolve_data_window`).
     """
     from vbhc.schemas import load_schema
 
@@ -117,7 +126,7 @@ def build_episodes(
     ws = Workspace(T["contacts"].get_backend())
     try:
         with timed("data window", timings, log):
-            data_start, data_end = resolve_data_window(T["contacts"], config)
+            data_start, data_end = resolve_data_window(T["contacts"], config, extract)
 
         with timed("candidates", timings, log):
             rows = index_procedure_rows(T["procedures"], T["contacts"], codes)
@@ -159,7 +168,7 @@ def build_episodes(
 
         with timed("events", timings, log):
             cx = contacts_with_stays(contacts, stays)
-            dx = ws.keep(diagnosis_features(base, T["diagnoses"], cx, codes, s), "diagnoses")
+            dx = ws.keep(diagnosis_features(base, T["diagnoses"], contacts, cx, codes, s), "diagnoses")
             cf = ws.keep(contact_features(base, cx, s), "contacts")
             sf = ws.keep(stay_features(base, stays, s), "stay_counts")
             rf = ws.keep(reoperation_features(base, T["procedures"], T["contacts"], codes, s), "reoperations")

@@ -31,20 +31,31 @@ def contacts_with_stays(contacts: ibis.Table, stays: ibis.Table) -> ibis.Table:
     return c.mutate(start_day=day_number(c.start_time))
 
 
-def diagnosis_features(ep: ibis.Table, diagnoses: ibis.Table, contacts: ibis.Table, codelists: CodeLists, settings: PrepareSettings) -> ibis.Table:
+def diagnosis_features(
+    ep: ibis.Table,
+    diagnoses: ibis.Table,
+    contacts_table: ibis.Table,
+    contacts: ibis.Table,
+    codelists: CodeLists,
+    settings: PrepareSettings,
+) -> ibis.Table:
     """Charlson components, anxiety/depression (look-back) and complications (follow-up).
 
-    Look-back: diagnoses (A or B) on contacts starting in [adm - 730 d, adm).
+    Look-back: diagnoses (A or B, and the contact's primary diagnosis) on contacts
+    starting on days [date(adm) - 730, date(adm) - 1].
     Complications: on a contact of the index stay, or on a contact starting within
     (op, op + 90 d].
     """
     codes = diagnosis_codes(codelists)
-    dx = match_prefixes(diagnoses.select("contact_id", "diagnosis_code"), "diagnosis_code", codes)
+    coded = diagnoses.select("contact_id", "diagnosis_code").union(
+        contacts_table.select("contact_id", diagnosis_code="primary_diagnosis"), distinct=False
+    )
+    dx = match_prefixes(coded, "diagnosis_code", codes)
     dx = dx.select("contact_id", "group", "name").distinct()
     dx = dx.join(contacts, "contact_id").select("person_id", "group", "name", "start_time", "start_day", "stay_id")
     e = ep.select("episode_id", "person_id", "adm", "adm_day", "op_day", ep_stay="stay_id")
     j = e.join(dx, "person_id")
-    lookback = (j.start_time < j.adm) & (j.start_day >= j.adm_day - settings.lookback.days)
+    lookback = (j.start_day >= j.adm_day - settings.lookback.days) & (j.start_day < j.adm_day)
     after = (j.start_day > j.op_day) & (j.start_day <= j.op_day + settings.outcomes.complication_days)
     in_stay = (j.stay_id == j.ep_stay).fill_null(False)
     complication = in_stay | after
@@ -61,7 +72,8 @@ def diagnosis_features(ep: ibis.Table, diagnoses: ibis.Table, contacts: ibis.Tab
 def contact_features(ep: ibis.Table, contacts: ibis.Table, settings: PrepareSettings) -> ibis.Table:
     """Prior outpatient visits, readmissions and outpatient activity after discharge.
 
-    - ``prior_outpatient_2y``: outpatient/telemedicine contacts starting in [adm - 730 d, adm);
+    - ``prior_outpatient_2y``: outpatient/telemedicine contacts starting on days
+      [date(adm) - 730, date(adm) - 1];
     - ``readmission_<N>``: an acute inpatient contact starting after ``dis`` and on or
       before date(dis) + N days (such a contact cannot belong to the index stay, which
       ends at ``dis``);
@@ -71,7 +83,7 @@ def contact_features(ep: ibis.Table, contacts: ibis.Table, settings: PrepareSett
     e = ep.select("episode_id", "person_id", "adm", "adm_day", "dis", "dis_day", "op_day")
     j = e.join(contacts, "person_id")
     outpatient = j.contact_type.isin(OUTPATIENT_TYPES)
-    lookback = (j.start_time < j.adm) & (j.start_day >= j.adm_day - settings.lookback.days)
+    lookback = (j.start_day >= j.adm_day - settings.lookback.days) & (j.start_day < j.adm_day)
     after_dis = j.start_time > j.dis
     acute_inpatient = (j.contact_type == "inpatient") & j.is_acute
     aggs = {
@@ -89,7 +101,7 @@ def contact_features(ep: ibis.Table, contacts: ibis.Table, settings: PrepareSett
 def stay_features(ep: ibis.Table, stays: ibis.Table, settings: PrepareSettings) -> ibis.Table:
     """Inpatient stays (joined contacts count once) before and after the index stay.
 
-    - ``prior_inpatient_2y``: stays starting in [adm - 730 d, adm);
+    - ``prior_inpatient_2y``: stays starting on days [date(adm) - 730, date(adm) - 1];
     - ``inpatient_admissions_1y``: stays other than the index stay starting within
       (dis, op + 365 d].
     """
@@ -97,7 +109,7 @@ def stay_features(ep: ibis.Table, stays: ibis.Table, settings: PrepareSettings) 
     s = s.mutate(stay_start_day=day_number(s.stay_start))
     e = ep.select("episode_id", "person_id", "adm", "adm_day", "dis", "op_day", ep_stay="stay_id")
     j = e.join(s, "person_id")
-    lookback = (j.stay_start < j.adm) & (j.stay_start_day >= j.adm_day - settings.lookback.days)
+    lookback = (j.stay_start_day >= j.adm_day - settings.lookback.days) & (j.stay_start_day < j.adm_day)
     after = (
         (j.stay_id != j.ep_stay)
         & (j.stay_start > j.dis)

@@ -9,6 +9,8 @@ or a folder holding the tables directly.  Outputs go through
 from __future__ import annotations
 
 import datetime as dt
+import json
+import shutil
 import tempfile
 import time
 from collections.abc import Iterator
@@ -23,7 +25,7 @@ import pyarrow.parquet as pq
 from vbhc import __version__
 from vbhc.core.errors import InputError
 from vbhc.core.io import atomic_output_dir, file_sha256, write_json, write_parquet, write_text
-from vbhc.core.log import get_logger
+from vbhc.core.log import get_logger, timed
 from vbhc.prepare._build import REQUIRED_TABLES, EpisodeBuild, build_episodes
 from vbhc.prepare._settings import EngineSettings, PrepareConfig, load_prepare_config
 
@@ -72,6 +74,38 @@ def locate_inputs(folder: str | Path, tables: tuple[str, ...] = REQUIRED_TABLES)
     return found
 
 
+def extract_window(folder: str | Path) -> tuple[dt.date | None, dt.date | None]:
+    """First day and extract date the extract states about itself, where known.
+
+    ``vbhc validate`` writes ``report.json`` (``extract_date``, ``raw_dir``); ``vbhc
+    generate`` writes ``extract.json`` (``extract_date``, ``start_year``).  Either may be
+    in ``folder`` or, for a validated folder, in the raw folder it names.
+    """
+    folder = Path(folder)
+    docs = []
+    for name in ("report.json", "extract.json"):
+        doc = _read_json(folder / name)
+        if doc:
+            docs.append(doc)
+            if doc.get("raw_dir"):
+                docs.append(_read_json(Path(doc["raw_dir"]) / "extract.json"))
+    start = end = None
+    for doc in docs:
+        if end is None and doc.get("extract_date"):
+            end = dt.date.fromisoformat(str(doc["extract_date"]))
+        if start is None and doc.get("start_year"):
+            start = dt.date(int(doc["start_year"]), 1, 1)
+    return start, end
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 @contextmanager
 def open_engine(engine: EngineSettings, temp_dir: Path) -> Iterator[Any]:
     """An Ibis connection for the configured backend (closed afterwards)."""
@@ -116,20 +150,21 @@ def run_prepare(raw: str | Path, out: str | Path, config_path: str | Path | None
     """Build the episodes from ``raw`` and write every output of ``vbhc prepare`` into ``out``.
 
     Returns the manifest.  Bad input or configuration raises a
-    :class:`vbhc.core.errors.VbhcError` before anything is written.
+    :class:`vbhc.core.errors.VbhcError` before anything is written; a failure later
+    leaves ``out`` as it was.
     """
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     config = load_prepare_config(config_path)
     inputs = locate_inputs(raw)
-    out = Path(out)
     with atomic_output_dir(out) as tmp:
-        spill = Path(tempfile.mkdtemp(prefix="engine-", dir=tmp))
-        with open_engine(config.settings.engine, spill) as con:
-            build = build_episodes(read_tables(con, inputs), config)
-        _remove_tree(spill)
-        write_outputs(tmp, build, config, inputs, started=started, seconds=time.perf_counter() - t0)
-        manifest = _manifest(build, config, inputs, started=started, seconds=time.perf_counter() - t0)
+        spill = Path(tempfile.mkdtemp(prefix=".engine-", dir=tmp))
+        try:
+            with open_engine(config.settings.engine, spill) as con:
+                build = build_episodes(read_tables(con, inputs), config, extract=extract_window(raw))
+        finally:
+            shutil.rmtree(spill, ignore_errors=True)
+        manifest = write_outputs(tmp, build, config, inputs, started=started, t0=t0)
     return manifest
 
 
@@ -140,10 +175,9 @@ def write_outputs(
     inputs: dict[str, InputTable],
     *,
     started: dt.datetime,
-    seconds: float,
-) -> None:
-    """Write episodes, attrition flow, report and manifest into ``folder``."""
-    from vbhc.core.log import timed
+    t0: float,
+) -> dict[str, Any]:
+    """Write episodes, attrition flow, report and manifest into ``folder``; return the manifest."""
     from vbhc.prepare._report import prepare_report
     from vbhc.schemas import load_schema
 
@@ -152,7 +186,9 @@ def write_outputs(
         attrition = build.attrition[["step", "reason", "n_in", "n_excluded", "n_out"]]
         write_text(attrition.to_csv(index=False), folder / "attrition.csv")
         write_text(prepare_report(build, config), folder / "report.html")
-    write_json(_manifest(build, config, inputs, started=started, seconds=seconds), folder / "manifest.json")
+    manifest = _manifest(build, config, inputs, started=started, seconds=time.perf_counter() - t0)
+    write_json(manifest, folder / "manifest.json")
+    return manifest
 
 
 def _manifest(
@@ -179,9 +215,3 @@ def _manifest(
         "outputs": {"episodes": build.episodes.num_rows, "candidates": int(build.attrition["n_out"].iloc[0])},
         "timings_seconds": dict(build.timings),
     }
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)

@@ -76,7 +76,7 @@ class StaySettings(Settings):
 class LookbackSettings(Settings):
     """Case-mix look-back."""
 
-    days: int = Field(730, ge=1, description="look-back [adm - days, adm), days")
+    days: int = Field(730, ge=1, description="look-back: days [date(adm) - days, date(adm) - 1]")
     sickness_benefit_weeks: int = Field(52, ge=1, description="weeks before the op week for sickness_benefit_weeks_1y")
     employment_weeks: int = Field(4, ge=1, description="weeks before the op week that set employment_status")
     retirement_age_years: float = Field(67, ge=50, le=80)
@@ -125,7 +125,7 @@ class ReturnToWork(Settings):
     earliest_start_week: int = Field(1, ge=0)
     within_weeks: int = Field(26, ge=1)
     followed_weeks: int = Field(30, ge=1)
-    max_weeks: int = Field(105, ge=1)
+    max_weeks: int = Field(104, ge=1)
 
     @model_validator(mode="after")
     def _order(self) -> ReturnToWork:
