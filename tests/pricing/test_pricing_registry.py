@@ -1,0 +1,38 @@
+"""Prices on a generated registry (vbhc.synth truth episodes, the generator's expected
+values as predictions): budget neutral to the krone and never lower for higher risk."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from vbhc.pricing import load_pricing_settings, price_episodes
+
+pytestmark = pytest.mark.slow
+
+PREDICTED = ["oxford_12m", "complication_90d", "readmission_90d", "cost_1y_dkk"]
+
+
+def test_default_pricing_on_a_generated_registry():
+    from vbhc.synth import generate_registry
+
+    episodes = generate_registry(6000, 7).truth["episodes"].copy()
+    for col in ("oxford_12m", "oxford_change_12m"):
+        episodes.loc[~episodes["oxford_12m_recorded"].astype(bool), col] = np.nan
+    pred = pd.DataFrame({"episode_id": episodes["episode_id"]} | {f"pred_{o}": episodes[f"expected_{o}"] for o in PREDICTED})
+    settings = load_pricing_settings()
+    res = price_episodes(episodes, pred, settings)
+    p = res.episode_prices
+    assert abs(p["price_dkk"].sum() - res.summary["target_dkk"]) < 1.0
+    bundle = (episodes["cost_index_dkk"] + episodes["cost_90d_dkk"]).sum()
+    assert res.summary["target_dkk"] == pytest.approx(
+        (1 - settings.discount) * bundle + res.summary["warranty_event_cost_dkk"]
+    )
+    prospective = p.assign(joint=episodes["joint"].to_numpy(), ex=p["price_dkk"] - p["outlier_dkk"])
+    for _, grp in prospective.groupby(["hospital_id", "joint"]):
+        assert (np.diff(grp.sort_values("risk_factor")["ex"].to_numpy()) >= -1e-6).all()
+    # Higher expected cost, higher price: the top risk decile costs and is paid more than the bottom one.
+    decile = pd.Series(res.risk_decile)
+    assert p["price_dkk"][decile == 10].mean() > p["price_dkk"][decile == 1].mean()
+    assert (res.provider_payments["quality_share"].abs() <= settings.quality.max_share + 1e-12).all()
