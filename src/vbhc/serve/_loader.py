@@ -16,19 +16,27 @@ import numpy as np
 import pandas as pd
 
 from vbhc.core.errors import ConfigError
+from vbhc.core.log import get_logger
 from vbhc.schemas import load_schema
 from vbhc.serve._model import Link, ModelInfo
 from vbhc.serve._outcomes import required_model_names
+from vbhc.train._model import clip_to
 
 if TYPE_CHECKING:
     from vbhc.scoring import RegisteredModel
+
+log = get_logger("vbhc.serve")
 
 # OutcomeModel.explanation_scale -> link of the transparent GLM.
 _LINKS: dict[str, Link] = {"points (outcome units)": "identity", "log-odds": "logit", "log (ratio)": "log"}
 
 
 class RegistryModel:
-    """A registered champion as the service uses it (see :class:`ServedModel`)."""
+    """A registered champion as the service uses it (see :class:`ServedModel`).
+
+    Scores with the compiled fast path (:mod:`vbhc.serve._compiled`) when it agrees
+    with the fitted pipeline on probe patients, else with the pipeline itself.
+    """
 
     def __init__(self, registered: RegisteredModel, *, eq5d_value_set: str, mic_points: dict[str, float]) -> None:
         self._model = model = registered.model
@@ -57,19 +65,40 @@ class RegistryModel:
             },
             categories={f: tuple(s["levels"]) for f, s in summary.items() if s["kind"] == "categorical"},
             typical={f: _typed(s["typical"], dtypes.get(f)) for f, s in summary.items()},
-            # The GLM fills a missing number with the training median and a missing yes/no
-            # with the commoner answer; a missing category is its own level (no value).
-            fill_values={
-                f: _typed(s["typical"], dtypes.get(f)) if glm_imputes and s["kind"] != "categorical" else None
-                for f, s in summary.items()
-            },
+            fill_values={f: _fill_value(s, dtypes.get(f), glm_imputes) for f, s in summary.items()},
             eq5d_value_set=eq5d_value_set,
             interval_level=model.interval_coverage if model.kind == "continuous" else None,
             threshold=mic_points.get(model.joint) if model.outcome == "mic_12m" else None,
             population=dict(model.population),
         )
+        # Features never missing in training: the pipeline refuses them missing, so they
+        # get the typical value (median, commonest level), listed as imputed.
+        self._prefill = {
+            f: _typed(s["typical"], dtypes.get(f)) for f, s in summary.items() if not s.get("missing_share")
+        }
+        self._fast, self._fast_explainer = _verified_fast_path(self, registered.name)
 
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
+        if self._fast is not None:
+            return _fast_predict(self._fast, self._model, features)
+        return self.pipeline_predict(features)
+
+    def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
+        if self._fast_explainer is not None:
+            return self._fast_explainer.contributions(features, list(self.info.features))
+        return self.pipeline_contributions(features)
+
+    def _complete(self, features: pd.DataFrame) -> pd.DataFrame:
+        fill = {f: v for f, v in self._prefill.items() if f in features and features[f].isna().any()}
+        return features.fillna(fill) if fill else features
+
+    def pipeline_contributions(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Contributions by the fitted scikit-learn pipeline (the reference for the fast path)."""
+        return self._model.contributions(self._complete(features))
+
+    def pipeline_predict(self, features: pd.DataFrame) -> pd.DataFrame:
+        """Predictions by the fitted scikit-learn pipeline (the reference for the fast path)."""
+        features = self._complete(features)
         model = self._model
         if model.kind == "binary":
             return pd.DataFrame({"estimate": model.predict(features)}, index=features.index)
@@ -79,11 +108,76 @@ class RegistryModel:
             {"estimate": frame[point], "lower": frame[lower], "upper": frame[upper]}, index=features.index
         )
 
-    def contributions(self, features: pd.DataFrame) -> pd.DataFrame:
-        return self._model.contributions(features)
+    @property
+    def fast(self) -> bool:
+        """True when both predictions and contributions use the compiled fast path."""
+        return self._fast is not None and self._fast_explainer is not None
 
     def in_population(self, features: pd.DataFrame) -> np.ndarray:
         return self._model.in_population(features)
+
+
+def _verified_fast_path(served: RegistryModel, name: str) -> tuple[Any, Any]:
+    """Compiled estimator and explainer, each kept only if it reproduces the pipeline
+    on probe patients (typical, each feature missing, range ends, every level)."""
+    from vbhc.serve._compiled import NotCompilable, compile_pipeline
+
+    model = served._model
+    probe = _probe_frame(served.info)
+    fast = explainer = None
+    try:
+        fast = compile_pipeline(model.estimator, served._prefill)
+        got = _fast_predict(fast, model, probe)
+        want = served.pipeline_predict(probe)
+        if not np.allclose(got.to_numpy(float), want[got.columns].to_numpy(float), rtol=1e-9, atol=1e-9, equal_nan=True):
+            raise NotCompilable("predictions differ from the pipeline's")
+    except (NotCompilable, ValueError, TypeError, KeyError) as exc:
+        log.warning("%s: scoring with the scikit-learn pipeline (fast path not used: %s)", name, exc)
+        fast = None
+    try:
+        explainer = (
+            fast if model.explainer is model.estimator and fast is not None
+            else compile_pipeline(model.explainer, served._prefill)
+        )
+        got = explainer.contributions(probe, list(served.info.features))
+        want = served.pipeline_contributions(probe)[got.columns]
+        if not np.allclose(got.to_numpy(float), want.to_numpy(float), rtol=1e-9, atol=1e-9):
+            raise NotCompilable("contributions differ from the pipeline's")
+    except (NotCompilable, ValueError, TypeError, KeyError) as exc:
+        log.warning("%s: explaining with the scikit-learn pipeline (fast path not used: %s)", name, exc)
+        explainer = None
+    return fast, explainer
+
+
+def _fast_predict(fast: Any, model: Any, features: pd.DataFrame) -> pd.DataFrame:
+    """The compiled pipeline's predictions, clipped to the outcome's bounds as the model does."""
+    point, lower, upper = fast.predict(features)
+    if model.kind == "binary":
+        return pd.DataFrame({"estimate": point}, index=features.index)
+    point, lower, upper = (clip_to(v, model.bounds) for v in (point, lower, upper))
+    return pd.DataFrame({"estimate": point, "lower": lower, "upper": upper}, index=features.index)
+
+
+def _probe_frame(info: ModelInfo) -> pd.DataFrame:
+    """Patients that exercise every branch of a pipeline: the typical patient, each
+    feature missing, numbers at and beyond the training range, every level and an unseen one."""
+    from vbhc.serve._service import episode_frame
+
+    dtypes = load_schema("episodes").pandas_dtypes()
+    base = {**info.typical, **{k: (v[0] if isinstance(v, list) else v) for k, v in info.population.items()}}
+    base.setdefault("joint", info.joint if info.joint != "all" else "hip")
+    rows = [dict(base)]
+    for feature in info.features:
+        rows.append({**base, feature: None})
+        if feature in info.numeric_ranges:
+            low, high = info.numeric_ranges[feature]
+            for value in (low, high, low - (high - low) / 2, high + (high - low) / 2):
+                rows.append({**base, feature: _typed(value, dtypes.get(feature))})
+        for level in info.categories.get(feature, ()):
+            rows.append({**base, feature: _typed(level, dtypes.get(feature))})
+        if dtypes.get(feature) == "boolean":
+            rows.append({**base, feature: not base.get(feature)})
+    return episode_frame(rows, [*base, *info.features])
 
 
 def load_served_models(tracking_uri: str | None = None) -> list[RegistryModel]:
@@ -104,6 +198,17 @@ def load_served_models(tracking_uri: str | None = None) -> list[RegistryModel]:
         for r in champions.values()
         if r.name in wanted
     ]
+
+
+def _fill_value(summary: dict[str, Any], dtype: str | None, glm_imputes: bool) -> Any:
+    """What stands in for a missing feature: the typical value where training had none
+    missing (filled in by the service); else the GLM's median or commoner answer; a
+    missing level is its own category and boosting handles missing values itself (None)."""
+    if not summary.get("missing_share"):
+        return _typed(summary["typical"], dtype)
+    if glm_imputes and summary["kind"] != "categorical":
+        return _typed(summary["typical"], dtype)
+    return None
 
 
 def _is_number(value: Any) -> bool:

@@ -15,6 +15,7 @@ import hashlib
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -97,7 +98,6 @@ class PredictionService:
             raise ConfigError(f"the models were trained with different EQ-5D value sets: {sorted(value_sets)}")
         self.eq5d_value_set: str | None = value_sets.pop() if value_sets else None
         self.model_set = _model_set_id(m.info for m in self.models.values())
-        self._dtypes = load_schema("episodes").pandas_dtypes()
         self._features = {j: _union(m.info.features for _, m in self._by_joint[j]) for j in JOINTS}
         self._fill = {j: _merged(m.info.fill_values for _, m in self._by_joint[j]) for j in JOINTS}
         self._ranges = {j: _merged_ranges(m.info for _, m in self._by_joint[j]) for j in JOINTS}
@@ -261,9 +261,8 @@ class PredictionService:
 
     def _frame(self, rows: list[dict[str, Any]], joint: str) -> pd.DataFrame:
         """Rows as an episodes-typed frame holding every column the joint's models read."""
-        columns = list(dict.fromkeys([*_DIRECT_FIELDS, "age_band", "oxford_pre", "eq5d_pre", *_EQ5D_LEVEL_COLUMNS, *self._features[joint]]))
-        frame = pd.DataFrame({c: [r.get(c) for r in rows] for c in columns})
-        return frame.astype({c: self._dtypes[c] for c in columns if c in self._dtypes})
+        columns = [*_DIRECT_FIELDS, "age_band", "oxford_pre", "eq5d_pre", *_EQ5D_LEVEL_COLUMNS, *self._features[joint]]
+        return episode_frame(rows, columns)
 
     # -- reporting -------------------------------------------------------------------------
     def summaries(self) -> list[ModelSummary]:
@@ -277,6 +276,19 @@ class PredictionService:
             for name in required_model_names()
             for m in [self.models[name]]
         ]
+
+
+def episode_frame(rows: Sequence[dict[str, Any]], columns: Iterable[str]) -> pd.DataFrame:
+    """Rows (dicts; missing keys are missing values) as a frame typed like the episodes table."""
+    columns = list(dict.fromkeys(columns))
+    dtypes = _episode_dtypes()
+    frame = pd.DataFrame({c: [r.get(c) for r in rows] for c in columns})
+    return frame.astype({c: dtypes[c] for c in columns if c in dtypes})
+
+
+@lru_cache(maxsize=1)
+def _episode_dtypes() -> dict[str, str]:
+    return load_schema("episodes").pandas_dtypes()
 
 
 def _figures(model: ServedModel, frame: pd.DataFrame) -> list[Figure]:

@@ -1,0 +1,359 @@
+"""A fast path for scoring a few patients with a fitted :mod:`vbhc.train` pipeline.
+
+A scikit-learn pipeline pays a fixed price per call (input validation and one pandas
+frame per column transformer part: milliseconds per model), which dominates when a
+consultation scores one patient with twenty models.  :func:`compile_pipeline` reads the
+fitted parameters of the transformers vbhc's pipelines use (median and most-frequent
+imputation with missing indicators, one-hot and ordinal encoding, B-splines) and the
+final estimators (GLM, split-conformal, logistic recalibration, gradient boosting) and
+evaluates them with NumPy.  Anything else is not compiled.
+
+The adapter checks every compiled model against the fitted pipeline on probe patients
+at start-up and uses the pipeline itself when they disagree, so the fast path can
+never change a prediction.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit, logit
+
+from vbhc.train._features import MISSING_LEVEL, EpisodeFeatures, categorical_values, numeric_values
+from vbhc.train._glm import GLMClassifier, GLMRegressor
+from vbhc.train._wrappers import ConformalRegressor, RecalibratedClassifier
+
+_EPS = 1e-6  # probability clip of RecalibratedClassifier
+
+
+class NotCompilable(Exception):
+    """The pipeline holds a component the fast path does not know."""
+
+
+class _Columns:
+    """Model-ready columns of one frame (numbers as float, levels as text), each computed once."""
+
+    _local = threading.local()
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame = frame
+        self._cache: dict[tuple[str, str], np.ndarray] = {}
+
+    @classmethod
+    def of(cls, frame: pd.DataFrame) -> _Columns:
+        """The cache of ``frame``, shared by every model scoring the same batch (per thread)."""
+        last = getattr(cls._local, "last", None)
+        if last is not None and last[0]() is frame:
+            return last[1]
+        cols = cls(frame)
+        cls._local.last = (weakref.ref(frame), cols)
+        return cols
+
+    def numeric(self, name: str) -> np.ndarray:
+        """As :func:`vbhc.train._features.numeric_values` (float, NaN for missing)."""
+        key = ("n", name)
+        if key not in self._cache:
+            col = self.frame[name]
+            if pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype):
+                self._cache[key] = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            else:
+                self._cache[key] = numeric_values(col)
+        return self._cache[key]
+
+    def categorical(self, name: str) -> np.ndarray:
+        """As :func:`vbhc.train._features.categorical_values` (text, NaN for missing)."""
+        key = ("c", name)
+        if key not in self._cache:
+            col = self.frame[name]
+            if pd.api.types.is_string_dtype(col.dtype) and not pd.api.types.is_object_dtype(col.dtype):
+                self._cache[key] = col.to_numpy(dtype=object, na_value=np.nan)
+            else:
+                self._cache[key] = categorical_values(col)
+        return self._cache[key]
+
+
+# -- design matrix parts ---------------------------------------------------------------
+@dataclass(frozen=True)
+class _Part:
+    """One column-transformer part: a function of the cached columns giving design columns."""
+
+    feature: str  # the feature the columns come from (for grouping contributions)
+    build: Callable[[_Columns], list[np.ndarray]]
+
+
+def _missing(values: np.ndarray) -> np.ndarray:
+    return pd.isna(values) if values.dtype == object else np.isnan(values)
+
+
+def _imputer_value(imputer: Any) -> Any:
+    value = imputer.statistics_[0]
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        raise NotCompilable("imputer learned no value (empty training column)")
+    return value
+
+
+def _indicates(indicator: Any) -> bool:
+    """A fitted missing indicator that emits a column (missing-only: seen missing in training)."""
+    return indicator is not None and len(indicator.features_) > 0
+
+
+def _one_hot_part(name: str, column: str, pipe: Any, prefill: dict[str, Any]) -> _Part:
+    from sklearn.impute import SimpleImputer
+    from sklearn.preprocessing import OneHotEncoder
+
+    steps = [s for _, s in pipe.steps]
+    if len(steps) != 2 or not isinstance(steps[0], SimpleImputer) or not isinstance(steps[1], OneHotEncoder):
+        raise NotCompilable(f"{name}: unknown categorical pipeline")
+    imputer, encoder = steps
+    if imputer.strategy != "constant" or encoder.handle_unknown != "ignore" or encoder.min_frequency or encoder.max_categories:
+        raise NotCompilable(f"{name}: unsupported encoder settings")
+    fill = str(prefill[column]) if column in prefill else (imputer.fill_value if imputer.fill_value is not None else MISSING_LEVEL)
+    categories = [str(c) for c in encoder.categories_[0]]
+    drop = None if encoder.drop_idx_ is None else encoder.drop_idx_[0]
+    kept = [c for i, c in enumerate(categories) if drop is None or i != drop]
+
+    def build(cols: _Columns) -> list[np.ndarray]:
+        values = cols.categorical(column)
+        values = np.where(_missing(values), fill, values).astype(str)
+        return [(values == c).astype(float) for c in kept]
+
+    return _Part(name, build)
+
+
+def _impute_part(name: str, column: str, imputer: Any, prefill: dict[str, Any]) -> _Part:
+    if imputer.strategy not in ("median", "mean", "most_frequent"):
+        raise NotCompilable(f"{name}: imputation {imputer.strategy!r}")
+    value = float(prefill[column]) if column in prefill else float(_imputer_value(imputer))
+    indicator = _indicates(getattr(imputer, "indicator_", None))
+
+    def build(cols: _Columns) -> list[np.ndarray]:
+        x = cols.numeric(column)
+        gone = np.isnan(x)
+        out = [np.where(gone, value, x)]
+        if indicator:
+            out.append(gone.astype(float))
+        return out
+
+    return _Part(name, build)
+
+
+def _spline_part(name: str, column: str, union: Any, prefill: dict[str, Any]) -> _Part:
+    from sklearn.impute import MissingIndicator, SimpleImputer
+    from sklearn.preprocessing import SplineTransformer
+
+    parts = dict(union.transformer_list)
+    curve, indicator = parts.get("spline"), parts.get("missing")
+    if curve is None or set(parts) - {"spline", "missing"}:
+        raise NotCompilable(f"{name}: unknown feature union")
+    imputer, spline = (s for _, s in curve.steps)
+    if not isinstance(imputer, SimpleImputer) or not isinstance(spline, SplineTransformer):
+        raise NotCompilable(f"{name}: unknown spline pipeline")
+    if indicator is not None and not isinstance(indicator, MissingIndicator):
+        raise NotCompilable(f"{name}: unknown missing indicator")
+    value = float(prefill[column]) if column in prefill else float(_imputer_value(imputer))
+    flags = _indicates(indicator)
+    basis = _spline_basis(spline)
+
+    def build(cols: _Columns) -> list[np.ndarray]:
+        x = cols.numeric(column)
+        gone = np.isnan(x)
+        out = list(basis(np.where(gone, value, x)).T)
+        if flags:
+            out.append(gone.astype(float))
+        return out
+
+    return _Part(name, build)
+
+
+def _spline_basis(spline: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """The fitted B-spline basis of one feature, as ``SplineTransformer.transform``
+    computes it for constant extrapolation (the fitted ``bsplines_``; other settings
+    call the transformer itself)."""
+    if spline.extrapolation != "constant" or spline.sparse_output or spline.n_features_in_ != 1:
+        names = getattr(spline, "feature_names_in_", None)
+
+        def via_transformer(x: np.ndarray) -> np.ndarray:
+            arg = pd.DataFrame({names[0]: x}) if names is not None else x.reshape(-1, 1)
+            return np.asarray(spline.transform(arg), dtype=float)
+
+        return via_transformer
+    spl, degree = spline.bsplines_[0], spline.degree
+    n_splines = spl.c.shape[1]
+    xmin, xmax = spl.t[degree], spl.t[-degree - 1]
+    f_min, f_max = spl(xmin), spl(xmax)
+    kept = list(range(n_splines)) if spline.include_bias else [j for j in range(n_splines) if (j + 1) % n_splines != 0]
+
+    def basis(x: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(x), n_splines))
+        inside = (xmin <= x) & (x <= xmax)
+        if inside.any():
+            out[inside] = spl(x[inside])
+        out[x < xmin, :degree] = f_min[:degree]
+        out[x > xmax, n_splines - degree :] = f_max[n_splines - degree :]
+        return out[:, kept]
+
+    return basis
+
+
+def _ordinal_part(name: str, columns: list[str], encoder: Any, prefill: dict[str, Any]) -> _Part:
+    if encoder.handle_unknown != "use_encoded_value" or not np.isnan(encoder.unknown_value):
+        raise NotCompilable(f"{name}: unsupported ordinal encoder")
+    if not np.isnan(encoder.encoded_missing_value):
+        raise NotCompilable(f"{name}: unsupported missing code")
+    codes = [{str(c): float(i) for i, c in enumerate(cats) if not pd.isna(c)} for cats in encoder.categories_]
+
+    def build(cols: _Columns) -> list[np.ndarray]:
+        out = []
+        for column, lookup in zip(columns, codes, strict=True):
+            fill = lookup.get(str(prefill[column]), np.nan) if column in prefill else np.nan
+            values = cols.categorical(column)
+            out.append(np.array([fill if pd.isna(v) else lookup.get(v, np.nan) for v in values], dtype=float))
+        return out
+
+    return _Part(name, build)
+
+
+def _passthrough_part(name: str, columns: list[str], transformer: Any, prefill: dict[str, Any]) -> _Part:
+    if transformer != "passthrough" and getattr(transformer, "func", "x") is not None:
+        raise NotCompilable(f"{name}: unknown transformer {type(transformer).__name__}")
+    fills = [float(prefill[c]) if c in prefill else np.nan for c in columns]
+
+    def build(cols: _Columns) -> list[np.ndarray]:
+        out = []
+        for c, fill in zip(columns, fills, strict=True):
+            x = cols.numeric(c)
+            out.append(x if np.isnan(fill) else np.where(np.isnan(x), fill, x))
+        return out
+
+    return _Part(name, build)
+
+
+def _parts(features: EpisodeFeatures, prep: Any, prefill: dict[str, Any]) -> list[_Part]:
+    from sklearn.impute import SimpleImputer
+    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.preprocessing import OrdinalEncoder
+
+    categorical = set(features.categorical)
+    parts = []
+    for name, transformer, columns in prep.transformers_:
+        if transformer == "drop" or name == "remainder":
+            continue
+        columns = list(columns)
+        if isinstance(transformer, Pipeline) and len(columns) == 1 and columns[0] in categorical:
+            parts.append(_one_hot_part(name, columns[0], transformer, prefill))
+        elif isinstance(transformer, SimpleImputer) and len(columns) == 1 and columns[0] not in categorical:
+            parts.append(_impute_part(name, columns[0], transformer, prefill))
+        elif isinstance(transformer, FeatureUnion) and len(columns) == 1:
+            parts.append(_spline_part(name, columns[0], transformer, prefill))
+        elif isinstance(transformer, OrdinalEncoder) and set(columns) <= categorical:
+            parts.append(_ordinal_part(name, columns, transformer, prefill))
+        elif not set(columns) & categorical:
+            parts.append(_passthrough_part(name, columns, transformer, prefill))
+        else:
+            raise NotCompilable(f"{name}: unknown transformer {type(transformer).__name__}")
+    return parts
+
+
+# -- the compiled pipeline ---------------------------------------------------------------
+class CompiledPipeline:
+    """A fitted ``Pipeline([features, prep, model])`` evaluated with NumPy.
+
+    :meth:`predict` matches the pipeline's ``predict``/``predict_proba`` and the
+    split-conformal interval; :meth:`contributions` matches the GLM's per-feature
+    contributions.  ``prefill`` gives values for features that were never missing in
+    training (the pipeline would refuse them missing): the same values
+    :class:`~vbhc.serve._loader.RegistryModel` fills in before calling the pipeline.
+    """
+
+    def __init__(self, pipeline: Any, prefill: dict[str, Any] | None = None) -> None:
+        steps = [s for _, s in pipeline.steps]
+        if len(steps) != 3 or not isinstance(steps[0], EpisodeFeatures):
+            raise NotCompilable("not a features -> prep -> model pipeline")
+        self.parts = _parts(steps[0], steps[1], dict(prefill or {}))
+        self.final = steps[2]
+        inner = getattr(self.final, "estimator_", self.final)
+        if not isinstance(self.final, ConformalRegressor | RecalibratedClassifier | GLMRegressor | GLMClassifier):
+            if not _is_boosting(self.final):
+                raise NotCompilable(f"unknown final estimator {type(self.final).__name__}")
+        if not (isinstance(inner, GLMRegressor | GLMClassifier) or _is_boosting(inner)):
+            raise NotCompilable(f"unknown inner estimator {type(inner).__name__}")
+        self.inner = inner
+        self._local = threading.local()
+
+    def design(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+        """Design matrix (rows x terms) and the feature of each term (kept for the last frame)."""
+        last = getattr(self._local, "last", None)
+        if last is not None and last[0]() is frame:
+            return last[1], last[2]
+        X, owners = self._design(frame)
+        self._local.last = (weakref.ref(frame), X, owners)
+        return X, owners
+
+    def _design(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
+        cols = _Columns.of(frame)
+        blocks, owners = [], []
+        for part in self.parts:
+            built = part.build(cols)
+            blocks.extend(built)
+            owners.extend([part.feature] * len(built))
+        return np.column_stack(blocks) if blocks else np.empty((len(frame), 0)), owners
+
+    def _inner_predict(self, X: np.ndarray) -> np.ndarray:
+        inner = self.inner
+        if isinstance(inner, GLMRegressor | GLMClassifier):
+            eta = X @ inner.coef_ + inner.intercept_
+            link = inner._link_name()
+            if link == "identity":
+                return eta
+            if link == "log":
+                return np.exp(np.clip(eta, -700, 700))
+            return expit(eta)
+        names = getattr(inner, "feature_names_in_", None)
+        arg = pd.DataFrame(X, columns=names) if names is not None else X
+        if hasattr(inner, "predict_proba"):
+            return np.asarray(inner.predict_proba(arg), dtype=float)[:, 1]
+        return np.asarray(inner.predict(arg), dtype=float)
+
+    def predict(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """Estimate (or probability) and, for split-conformal models, the interval ends."""
+        X, _ = self.design(frame)
+        point = self._inner_predict(X)
+        final = self.final
+        if isinstance(final, RecalibratedClassifier):
+            eta = final.calibration_intercept_ + final.calibration_slope_ * logit(np.clip(point, _EPS, 1 - _EPS))
+            return expit(eta), None, None
+        if isinstance(final, ConformalRegressor):
+            scale = np.ones_like(point) if final.variance_power == 0 else np.maximum(point, _EPS) ** (final.variance_power / 2)
+            half = final.quantile_ * scale
+            return point, point - half, point + half
+        return point, None, None
+
+    def contributions(self, frame: pd.DataFrame, features: list[str]) -> pd.DataFrame:
+        """The GLM's ``coef * (x - training mean)`` summed per feature, scaled by the
+        recalibration slope (as :meth:`vbhc.train.OutcomeModel.contributions`)."""
+        if not isinstance(self.inner, GLMRegressor | GLMClassifier):
+            raise NotCompilable("contributions need a GLM")
+        X, owners = self.design(frame)
+        values = (X - self.inner.x_mean_) * self.inner.coef_
+        slope = getattr(self.final, "calibration_slope_", 1.0)
+        out = {f: np.zeros(len(frame)) for f in features}
+        for j, owner in enumerate(owners):
+            out[owner] = out.get(owner, 0.0) + values[:, j] * slope
+        return pd.DataFrame(out, index=frame.index)[features]
+
+
+def _is_boosting(estimator: Any) -> bool:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    return isinstance(estimator, HistGradientBoostingClassifier | HistGradientBoostingRegressor)
+
+
+def compile_pipeline(pipeline: Any, prefill: dict[str, Any] | None = None) -> CompiledPipeline:
+    """Compile a fitted vbhc pipeline; raises :class:`NotCompilable` for unknown parts."""
+    return CompiledPipeline(pipeline, prefill)
