@@ -8,6 +8,8 @@ frame directly.
 
 from __future__ import annotations
 
+import contextlib
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -20,6 +22,18 @@ from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, SplineTransform
 from sklearn.utils.validation import check_is_fitted
 
 MISSING_LEVEL = "missing"
+
+
+@contextlib.contextmanager
+def unknown_levels_allowed():
+    """Silence scikit-learn's warning about levels unseen in training.
+
+    An unseen level is coded like the reference level (GLM) or missing (boosting);
+    :meth:`vbhc.train.OutcomeModel.outside_training` reports it to the user instead.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Found unknown categories")
+        yield
 
 
 class EpisodeFeatures(TransformerMixin, BaseEstimator):

@@ -9,7 +9,6 @@ in the CLI (:mod:`vbhc.train.cli`) and :mod:`vbhc.train._registry`.
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +21,7 @@ from sklearn.pipeline import Pipeline
 from vbhc.core.config import config_hash
 from vbhc.core.errors import InputError
 from vbhc.core.log import get_logger
-from vbhc.train._features import EpisodeFeatures, glm_preprocessor, hgb_preprocessor
+from vbhc.train._features import EpisodeFeatures, glm_preprocessor, hgb_preprocessor, unknown_levels_allowed
 from vbhc.train._glm import VARIANCE_POWER, GLMClassifier, GLMRegressor
 from vbhc.train._metrics import (
     binary_metrics,
@@ -31,7 +30,7 @@ from vbhc.train._metrics import (
     direction,
     subgroup_metrics,
 )
-from vbhc.train._model import OutcomeModel, filter_mask, summarise_features
+from vbhc.train._model import OutcomeModel, clip_to, filter_mask, summarise_features
 from vbhc.train._nonresponse import response_table, response_weights
 from vbhc.train._spec import FeatureSpec, ModelSpec
 from vbhc.train._wrappers import ConformalRegressor, RecalibratedClassifier
@@ -41,7 +40,7 @@ log = get_logger("vbhc.train")
 YEAR_COLUMN = "operation_year"
 GROUP_COLUMN = "person_id"  # used only to keep a person's episodes in one CV fold; never reported
 MIN_TRAIN_ROWS = 30
-PARALLEL_MIN_ROWS = 50_000
+PARALLEL_MIN_ROWS = 20_000
 """Below this many training rows, fits run single-threaded: OpenMP/BLAS threads cost more
 than they give on small data, and much more on a busy machine."""
 CANDIDATES = ("glm", "hgb", "comparator")
@@ -165,6 +164,21 @@ def _check_columns(episodes: pd.DataFrame, spec: ModelSpec) -> None:
         )
 
 
+def _check_domain(spec: ModelSpec, y: np.ndarray) -> None:
+    """The outcome must suit the GLM family: Gamma positive, Poisson/Tweedie non-negative."""
+    family = spec.glm.family
+    if family == "gamma" and np.any(y <= 0):
+        bad, rule = int((y <= 0).sum()), "gamma family needs positive values"
+    elif family in ("poisson", "negative_binomial", "tweedie") and np.any(y < 0):
+        bad, rule = int((y < 0).sum()), f"{family} family needs non-negative values"
+    else:
+        return
+    raise InputError(
+        f"model {spec.model_name!r}: {bad} rows do not fit ({rule}); choose another family in the specification",
+        table=spec.table, column=spec.outcome, rule=rule,
+    )
+
+
 def _choose_test_year(years: np.ndarray, pop: np.ndarray, asc_obs: np.ndarray, asc: np.ndarray, spec: ModelSpec) -> int:
     """The held-out year: as specified, or the latest year whose outcome is ascertained."""
     v = spec.validation
@@ -204,10 +218,11 @@ def _cv_splits(spec: ModelSpec, frame: pd.DataFrame, y: np.ndarray) -> list[tupl
 
 
 def _predict(spec: ModelSpec, pipe, X: pd.DataFrame) -> np.ndarray:
-    if spec.kind == "binary":
-        return np.asarray(pipe.predict_proba(X), dtype=float)[:, 1]
-    pred = np.asarray(pipe.predict(X), dtype=float)
-    return pred if spec.bounds is None else np.clip(pred, *spec.bounds)
+    with unknown_levels_allowed():
+        if spec.kind == "binary":
+            return np.asarray(pipe.predict_proba(X), dtype=float)[:, 1]
+        pred = np.asarray(pipe.predict(X), dtype=float)
+    return clip_to(pred, spec.bounds)
 
 
 def _metrics(spec: ModelSpec, y: np.ndarray, pred: np.ndarray, interval=None) -> dict[str, float]:
@@ -229,8 +244,7 @@ def _needs_recalibration(spec: ModelSpec, m: dict[str, float]) -> bool:
 
 
 def _fit(pipe: Pipeline, X: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None) -> Pipeline:
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Found unknown categories")
+    with unknown_levels_allowed():
         if weights is None:
             return pipe.fit(X, y)
         return pipe.fit(X, y, model__sample_weight=weights)
@@ -242,43 +256,40 @@ def _round(d: dict[str, Any], digits: int = 6) -> dict[str, Any]:
 
 
 # -- the procedure ------------------------------------------------------------------
-def train_model(episodes: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
-    """Fit and validate one outcome model (see :func:`_train_model`); threads limited on small data."""
-    from threadpoolctl import threadpool_limits
+@dataclass
+class Rows:
+    """The rows of one model: training and test frames, outcome values and their flow."""
 
-    with threadpool_limits(limits=1 if len(episodes) < PARALLEL_MIN_ROWS else None):
-        return _train_model(episodes, spec)
+    X_train: pd.DataFrame
+    y_train: np.ndarray
+    X_test: pd.DataFrame
+    y_test: np.ndarray
+    test_year: int
+    train_years: list[int]
+    attrition: pd.DataFrame
+    nonresponse: pd.DataFrame | None
+    weights: np.ndarray | None
 
 
-def _train_model(episodes: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
-    """Fit and validate one outcome model.
+def select_rows(episodes: pd.DataFrame, spec: ModelSpec) -> Rows:
+    """The spec's joint and population; outcome ascertained; training years and the test year.
 
-    1. Rows: the spec's joint and population; outcome ascertained (follow-up);
-       the test year (latest ascertained year unless given) is held out, earlier years
-       train.  PROM specs (``nonresponse``) keep non-responders for the response table
-       and optional inverse-probability-of-response weights.
-    2. Candidates: transparent GLM, gradient boosting and the pre-op-score-only
-       comparator, compared by K-fold CV inside the training years (a person's
-       episodes stay in one fold).  Boosting is selected only if it beats the GLM by
-       more than ``prefer_glm_within``.
-    3. Final fits on the training years: continuous models get split-conformal
-       intervals; binary models are recalibrated when their out-of-fold calibration
-       is off (or as configured).
-    4. Temporal test: metrics of every candidate, calibration table, subgroups,
-       external reference (if configured).
+    The test year is the latest operation year whose outcome is ascertained for
+    ``min_ascertained_share`` of its population (unless given); later years are left
+    out.  PROM specs (``nonresponse``) keep non-responders for the response table and,
+    with ``weighting: ipw``, the inverse-probability-of-response weights of the
+    training responders.
     """
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
     _check_columns(episodes, spec)
     frame = episodes if spec.joint == "all" else episodes[episodes["joint"] == spec.joint]
     frame = frame.reset_index(drop=True)
     attrition = [{"step": f"episodes ({'both joints' if spec.joint == 'all' else spec.joint})", "n": len(frame)}]
     pop = filter_mask(frame, spec.population, key="population", table=spec.table)
     if spec.population:
-        attrition.append({"step": "in the population (" + ", ".join(f"{k}={v}" for k, v in spec.population.items()) + ")", "n": int(pop.sum())})
+        attrition.append({"step": f"in the population ({_describe(spec.population)})", "n": int(pop.sum())})
     asc = pop & filter_mask(frame, spec.ascertainment, key="ascertainment", table=spec.table)
     if spec.ascertainment:
-        attrition.append({"step": "outcome ascertained (" + ", ".join(f"{k}={v}" for k, v in spec.ascertainment.items()) + ")", "n": int(asc.sum())})
+        attrition.append({"step": f"outcome ascertained ({_describe(spec.ascertainment)})", "n": int(asc.sum())})
     y_all = _outcome_values(frame, spec)
     observed = ~np.isnan(y_all)
     years = pd.to_numeric(frame[YEAR_COLUMN], errors="coerce").to_numpy(dtype=float)
@@ -293,8 +304,7 @@ def _train_model(episodes: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
     attrition.append({"step": f"{label}: test", "n": int((test_all & observed).sum())})
 
     train_mask, test_mask = train_all & observed, test_all & observed
-    X_train, y_train = frame[train_mask].reset_index(drop=True), y_all[train_mask]
-    X_test, y_test = frame[test_mask].reset_index(drop=True), y_all[test_mask]
+    y_train, y_test = y_all[train_mask], y_all[test_mask]
     if len(y_train) < MIN_TRAIN_ROWS:
         raise InputError(
             f"model {spec.model_name!r}: only {len(y_train)} training rows with the outcome (need {MIN_TRAIN_ROWS})",
@@ -306,27 +316,71 @@ def _train_model(episodes: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
             f"for {spec.validation.cv_folds}-fold cross-validation",
             table=spec.table, column=spec.outcome,
         )
-    train_years = sorted(set(years[train_mask].astype(int).tolist()))
+    _check_domain(spec, np.concatenate([y_train, y_test]))
 
-    # Non-response (PROMs): table and optional weights.
     nonresponse_table = None
     weights = None
     if spec.nonresponse is not None:
-        pool = (train_all | test_all)
+        pool = train_all | test_all
         nonresponse_table = response_table(
             frame[pool], observed[pool], numeric=spec.features.numeric,
             categorical=spec.features.categorical, boolean=spec.features.boolean,
         )
-        if spec.nonresponse.weighting == "ipw":
-            responders = observed[train_all]
-            if (~responders).sum() >= 5:
-                response_model = build_pipeline(spec, "glm").set_params(model=GLMClassifier())
-                weights = response_weights(
-                    response_model, frame[train_all].reset_index(drop=True), responders,
-                    max_weight=spec.nonresponse.max_weight,
-                )
-    timings["select_rows"] = round(time.perf_counter() - t0, 3)
+        responders = observed[train_all]
+        if spec.nonresponse.weighting == "ipw" and (~responders).sum() >= 5:
+            response_model = build_pipeline(spec, "glm").set_params(model=GLMClassifier())
+            weights = response_weights(
+                response_model, frame[train_all].reset_index(drop=True), responders,
+                max_weight=spec.nonresponse.max_weight,
+            )
+    return Rows(
+        X_train=frame[train_mask].reset_index(drop=True),
+        y_train=y_train,
+        X_test=frame[test_mask].reset_index(drop=True),
+        y_test=y_test,
+        test_year=test_year,
+        train_years=sorted(set(years[train_mask].astype(int).tolist())),
+        attrition=pd.DataFrame(attrition),
+        nonresponse=nonresponse_table,
+        weights=weights,
+    )
 
+
+def _describe(filters: dict[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in filters.items())
+
+
+def train_model(episodes: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
+    """Fit and validate one outcome model.
+
+    1. Rows (:func:`select_rows`): joint, population, ascertained outcome; earlier
+       years train, the test year is held out.
+    2. Candidates: transparent GLM, gradient boosting and the pre-op-score-only
+       comparator, compared by K-fold CV inside the training years (a person's
+       episodes stay in one fold).  Boosting is selected only if it beats the GLM by
+       more than ``prefer_glm_within``.
+    3. Final fits on the training years: continuous models get split-conformal
+       intervals; binary models are recalibrated when their out-of-fold calibration
+       is off (or as configured).
+    4. Temporal test: metrics of every candidate, calibration table, subgroups,
+       external reference (if configured).
+
+    Fits on fewer than :data:`PARALLEL_MIN_ROWS` training rows run single-threaded.
+    """
+    from threadpoolctl import threadpool_limits
+
+    t0 = time.perf_counter()
+    rows = select_rows(episodes, spec)
+    timings = {"select_rows": round(time.perf_counter() - t0, 3)}
+    with threadpool_limits(limits=1 if len(rows.y_train) < PARALLEL_MIN_ROWS else None):
+        result = _fit_and_evaluate(spec, rows, timings)
+    timings["total"] = round(time.perf_counter() - t0, 3)
+    return result
+
+
+def _fit_and_evaluate(spec: ModelSpec, rows: Rows, timings: dict[str, float]) -> TrainingResult:
+    X_train, y_train, X_test, y_test = rows.X_train, rows.y_train, rows.X_test, rows.y_test
+    weights, test_year, train_years = rows.weights, rows.test_year, rows.train_years
     # Cross-validation inside the training years.
     t1 = time.perf_counter()
     robust = weights is not None
@@ -337,10 +391,9 @@ def _train_model(episodes: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
     for cand in CANDIDATES:
         pipe = build_pipeline(spec, cand, robust=robust)
         method = "predict_proba" if spec.kind == "binary" else "predict"
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Found unknown categories")
+        with unknown_levels_allowed():
             pred = cross_val_predict(pipe, X_train, y_train, cv=splits, method=method, params=fit_params)
-        pred = pred[:, 1] if spec.kind == "binary" else (pred if spec.bounds is None else np.clip(pred, *spec.bounds))
+        pred = pred[:, 1] if spec.kind == "binary" else clip_to(pred, spec.bounds)
         oof[cand] = pred
         cv_metrics[cand] = _metrics(spec, y_train, pred)
     timings["cross_validation"] = round(time.perf_counter() - t1, 3)
@@ -369,10 +422,9 @@ def _train_model(episodes: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
         pred = _predict(spec, fitted[cand], X_test)
         interval = None
         if spec.kind == "continuous":
-            conformal = fitted[cand][-1]
-            lower, upper = conformal.predict_interval(fitted[cand][:-1].transform(X_test))
-            if spec.bounds is not None:
-                lower, upper = np.clip(lower, *spec.bounds), np.clip(upper, *spec.bounds)
+            with unknown_levels_allowed():
+                lower, upper = fitted[cand][-1].predict_interval(fitted[cand][:-1].transform(X_test))
+            lower, upper = clip_to(lower, spec.bounds), clip_to(upper, spec.bounds)
             interval = (lower, upper)
         test_pred[cand] = pred
         test_metrics[cand] = _metrics(spec, y_test, pred, interval)
@@ -408,7 +460,6 @@ def _train_model(episodes: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
         spec_hash=config_hash(spec),
     )
     predictors = _predictor_table(spec, X_train, X_test)
-    timings["total"] = round(time.perf_counter() - t0, 3)
     metrics = {
         "model": spec.model_name,
         "registered_name": spec.registered_name,
@@ -446,9 +497,9 @@ def _train_model(episodes: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
         coefficients=model.coefficients(),
         subgroups=subgroups,
         calibration=calib,
-        attrition=pd.DataFrame(attrition),
+        attrition=rows.attrition,
         predictors=predictors,
-        nonresponse=nonresponse_table,
+        nonresponse=rows.nonresponse,
         test_frame=X_test,
         test_y=y_test,
         timings=timings,

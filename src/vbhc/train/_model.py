@@ -6,12 +6,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.special import logit
 
 from vbhc.core.errors import InputError
-from vbhc.train._features import categorical_values, numeric_values, source_feature
+from vbhc.train._features import categorical_values, numeric_values, source_feature, unknown_levels_allowed
 
 _SCALE = {"identity": "points (outcome units)", "logit": "log-odds", "log": "log (ratio)"}
+
+
+def clip_to(values: np.ndarray, bounds: tuple[float | None, float | None] | None) -> np.ndarray:
+    """Clip to ``bounds`` (``None`` ends are open)."""
+    if bounds is None:
+        return values
+    lo, hi = bounds
+    return np.clip(values, -np.inf if lo is None else lo, np.inf if hi is None else hi)
 
 
 def filter_mask(frame: pd.DataFrame, filters: dict[str, Any], *, key: str, table: str = "episodes") -> np.ndarray:
@@ -38,8 +45,8 @@ class OutcomeModel:
         Short model name (``hip-oxford_12m``); registered as ``vbhc-<name>``.
     outcome, joint, kind, unit : str
         What is predicted (``kind`` continuous or binary), for which joint (``all`` = pooled).
-    bounds : tuple of float or None
-        Range of the outcome; estimates and intervals are clipped to it.
+    bounds : tuple or None
+        (lower, upper) range of the outcome (``None`` = open); estimates and intervals are clipped to it.
     features : dict
         ``{"numeric": [...], "categorical": [...], "boolean": [...]}`` input columns.
     population : dict
@@ -69,7 +76,7 @@ class OutcomeModel:
         joint: str,
         kind: str,
         unit: str | None,
-        bounds: tuple[float, float] | None,
+        bounds: tuple[float | None, float | None] | None,
         features: dict[str, list[str]],
         population: dict[str, Any],
         estimator,
@@ -90,7 +97,7 @@ class OutcomeModel:
         self.joint = joint
         self.kind = kind
         self.unit = unit
-        self.bounds = None if bounds is None else (float(bounds[0]), float(bounds[1]))
+        self.bounds = None if bounds is None else tuple(None if b is None else float(b) for b in bounds)
         self.features = {k: list(v) for k, v in features.items()}
         self.population = dict(population)
         self.estimator = estimator
@@ -123,22 +130,22 @@ class OutcomeModel:
 
     # -- prediction ----------------------------------------------------------------
     def _clip(self, values: np.ndarray) -> np.ndarray:
-        if self.bounds is None:
-            return values
-        return np.clip(values, *self.bounds)
+        return clip_to(values, self.bounds)
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         """Estimate (continuous, outcome units) or probability of the event (binary)."""
-        if self.kind == "binary":
-            return np.asarray(self.estimator.predict_proba(X), dtype=float)[:, 1]
-        return self._clip(np.asarray(self.estimator.predict(X), dtype=float))
+        with unknown_levels_allowed():
+            if self.kind == "binary":
+                return np.asarray(self.estimator.predict_proba(X), dtype=float)[:, 1]
+            return self._clip(np.asarray(self.estimator.predict(X), dtype=float))
 
     def predict_interval(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Split-conformal prediction interval (``interval_coverage``), clipped to ``bounds``."""
         if self.kind == "binary":
             raise TypeError(f"{self.name}: a binary model predicts a probability, not an interval")
         prep, conformal = self.estimator[:-1], self.estimator[-1]
-        lower, upper = conformal.predict_interval(prep.transform(X))
+        with unknown_levels_allowed():
+            lower, upper = conformal.predict_interval(prep.transform(X))
         return self._clip(lower), self._clip(upper)
 
     def predict_frame(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -148,7 +155,8 @@ class OutcomeModel:
             out[self.prediction_columns[0]] = self.predict(X)
             return out
         prep, conformal = self.estimator[:-1], self.estimator[-1]
-        design = prep.transform(X)
+        with unknown_levels_allowed():
+            design = prep.transform(X)
         point = np.asarray(conformal.predict(design), dtype=float)
         lower, upper = conformal.predict_interval(design)
         for col, values in zip(self.prediction_columns, (point, lower, upper), strict=True):
@@ -195,7 +203,8 @@ class OutcomeModel:
         positive value raises the predicted score or risk.  When boosting is the
         selected model, these explain the transparent model, not the boosting estimate.
         """
-        design = self.explainer[:-1].transform(X)
+        with unknown_levels_allowed():
+            design = self.explainer[:-1].transform(X)
         glm = self._glm()
         values = glm.contributions(design)
         _, slope = self._recalibration_slope()
@@ -290,7 +299,3 @@ def summarise_features(frame: pd.DataFrame, features: dict[str, list[str]], *, m
         }
     return summary
 
-
-def logit_safe(p: np.ndarray) -> np.ndarray:
-    """Log-odds of probabilities clipped away from 0 and 1."""
-    return logit(np.clip(np.asarray(p, dtype=float), 1e-6, 1 - 1e-6))

@@ -17,7 +17,7 @@ from vbhc.core.io import atomic_output_dir, write_json, write_text
 from vbhc.core.log import get_logger, timed
 from vbhc.train._card import model_card
 from vbhc.train._fit import TrainingResult, train_model
-from vbhc.train._spec import load_specs
+from vbhc.train._spec import ModelSpec
 
 log = get_logger("vbhc.train")
 
@@ -71,18 +71,16 @@ def summary_row(result: TrainingResult, registration: dict[str, Any] | None) -> 
 
 def train_all(
     episodes: pd.DataFrame,
-    models: str | Path | None,
+    specs: list[ModelSpec],
     out: str | Path,
     *,
     tracking_uri: str | None = None,
-    names: list[str] | None = None,
     register: bool = True,
 ) -> pd.DataFrame:
     """Fit every specification, write ``OUT/<model>/`` and ``OUT/summary.csv``, register in MLflow.
 
     Returns the summary (one row per model).
     """
-    specs = load_specs(models, names=names)
     results: list[TrainingResult] = []
     timings: dict[str, float] = {}
     for spec in specs:

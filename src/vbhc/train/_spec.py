@@ -157,7 +157,9 @@ class ModelSpec(Settings):
     outcome: str
     kind: Literal["continuous", "binary"]
     unit: str | None = None
-    bounds: tuple[float, float] | None = Field(None, description="range of the outcome; predictions are clipped to it")
+    bounds: tuple[float | None, float | None] | None = Field(
+        None, description="[lower, upper] range of the outcome (null = open); predictions and intervals are clipped to it"
+    )
     population: dict[str, Scalar | list[Scalar]] = Field(
         default_factory=dict, description="pre-operative eligibility: column → allowed value(s); applies when scoring too"
     )

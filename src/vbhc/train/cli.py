@@ -35,9 +35,11 @@ def register(app: typer.Typer) -> None:
         from vbhc.core.io import read_parquet
         from vbhc.core.log import get_logger
         from vbhc.train._run import print_summary, train_all
+        from vbhc.train._spec import load_specs
 
         log = get_logger("vbhc.train")
+        specs = load_specs(models, names=only or None)
         frame = read_parquet(episodes, table="episodes")
-        log.info("read %d episodes from %s", len(frame), episodes.name)
-        summary = train_all(frame, models, out, tracking_uri=tracking_uri, names=only or None, register=register_models)
+        log.info("read %d episodes from %s; %d model specifications", len(frame), episodes.name, len(specs))
+        summary = train_all(frame, specs, out, tracking_uri=tracking_uri, register=register_models)
         print_summary(summary)

@@ -1,0 +1,209 @@
+"""Training one model on simulated episodes: rows, validation, selection, intervals, explanations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from train_simulation import TRUE_OXFORD
+
+from vbhc.core.errors import InputError
+from vbhc.train import ConformalRegressor, RecalibratedClassifier, load_spec, model_card, train_model
+from vbhc.train._spec import ModelSpec
+
+OXFORD = {
+    "description": "Oxford score at 12 months (test)",
+    "joint": "hip",
+    "outcome": "oxford_12m",
+    "kind": "continuous",
+    "unit": "points",
+    "bounds": [0, 48],
+    "ascertainment": {"followup_complete_1y": True, "death_1y": False},
+    "nonresponse": {"weighting": "none"},
+    "features": {
+        "categorical": ["sex", "asa_class", "smoking"],
+        "numeric": ["age", "bmi", "oxford_pre", "eq5d_pre"],
+        "boolean": ["anxiety_depression"],
+        "reference_levels": {"smoking": "never"},
+    },
+    "comparator": ["oxford_pre"],
+    "glm": {"family": "gaussian"},
+    "hgb": {"loss": "squared_error", "max_iter": 60},
+    "validation": {"metric": "r2", "cv_folds": 3},
+}
+COMPLICATION = {
+    **OXFORD,
+    "description": "complication (test)",
+    "outcome": "complication_90d",
+    "kind": "binary",
+    "bounds": None,
+    "ascertainment": {},
+    "nonresponse": None,
+    "glm": {"family": "binomial"},
+    "hgb": {"loss": "log_loss", "max_iter": 60},
+    "validation": {"metric": "auc", "cv_folds": 3},
+}
+
+
+def _spec(base: dict, **changes) -> ModelSpec:
+    data = {**base, **changes}
+    return ModelSpec.model_validate({k: v for k, v in data.items() if v is not None})
+
+
+@pytest.fixture(scope="module")
+def oxford(episodes):
+    return train_model(episodes, _spec(OXFORD))
+
+
+def test_rows_years_and_attrition(oxford, episodes):
+    m = oxford.metrics
+    assert m["test_year"] == 2017 and m["train_years"] == [2014, 2015, 2016]
+    hip = episodes[episodes.joint == "hip"]
+    responded = hip["oxford_12m"].notna()
+    assert m["n_train"] == int((responded & (hip.operation_year < 2017)).sum())
+    assert m["n_test"] == int((responded & (hip.operation_year == 2017)).sum())
+    steps = oxford.attrition.set_index("step")["n"]
+    assert steps.iloc[0] == len(hip)
+    assert oxford.model.training_period == (2014, 2016)
+
+
+def test_model_beats_the_pre_op_score_only_comparator_and_recovers_the_truth(oxford):
+    test = oxford.metrics["test"]
+    assert test[oxford.metrics["selected"]]["r2"] > test["comparator"]["r2"]
+    assert 0.85 <= test["glm"]["calibration_slope"] <= 1.15
+    coef = oxford.coefficients.set_index("term")
+    for term, truth in (("oxford_pre__oxford_pre", TRUE_OXFORD["oxford_pre"]),
+                        ("anxiety_depression__anxiety_depression", TRUE_OXFORD["anxiety_depression"]),
+                        ("bmi__bmi", TRUE_OXFORD["bmi_c"])):
+        assert coef.loc[term, "ci_lower"] <= truth <= coef.loc[term, "ci_upper"], term
+
+
+def test_prediction_intervals_cover_about_90_percent(oxford):
+    for cand in ("glm", "hgb", "comparator"):
+        assert 0.84 <= oxford.metrics["test"][cand]["coverage"] <= 0.96
+    assert isinstance(oxford.model.estimator[-1], ConformalRegressor)
+
+
+def test_preprocessing_is_fitted_on_training_rows_only(oxford, episodes):
+    """The GLM's BMI imputation value is a median of (proper) training rows, never test rows."""
+    imputer = oxford.model.explainer.named_steps["prep"].named_transformers_["bmi"]
+    hip = episodes[(episodes.joint == "hip") & episodes.oxford_12m.notna()]
+    train_bmi = hip.loc[hip.operation_year < 2017, "bmi"].dropna()
+    test_median = hip.loc[hip.operation_year == 2017, "bmi"].median()
+    assert train_bmi.quantile(0.3) < imputer.statistics_[0] < train_bmi.quantile(0.7)
+    assert imputer.statistics_[0] != test_median
+
+
+def test_outcome_model_predicts_explains_and_cautions(oxford, episodes):
+    model = oxford.model
+    rows = episodes[episodes.joint == "hip"].head(5).copy()
+    frame = model.predict_frame(rows)
+    assert list(frame.columns) == ["pred_oxford_12m", "pred_oxford_12m_lower", "pred_oxford_12m_upper"]
+    assert (frame["pred_oxford_12m_lower"] <= frame["pred_oxford_12m"]).all()
+    assert (frame["pred_oxford_12m"] <= frame["pred_oxford_12m_upper"]).all()
+    assert frame.to_numpy().min() >= 0 and frame.to_numpy().max() <= 48
+    contrib = model.contributions(rows)
+    assert list(contrib.columns) == model.feature_names
+    glm_pred = model.explainer.predict(rows)
+    np.testing.assert_allclose(contrib.sum(axis=1) + model.explainer_baseline, glm_pred)
+    assert model.explanation_scale.startswith("points")
+    # Worse pre-op score, anxiety: lower prediction, negative contributions.
+    rows.loc[rows.index[0], ["oxford_pre", "anxiety_depression"]] = [2.0, True]
+    assert model.contributions(rows.iloc[:1])["anxiety_depression"].iloc[0] < 0
+    rows.loc[rows.index[1], "bmi"] = 75.0
+    rows.loc[rows.index[2], "smoking"] = "chewing"
+    notes = model.outside_training(rows)
+    assert any("bmi 75" in n for n in notes[1])
+    assert any("smoking 'chewing'" in n for n in notes[2])
+    assert notes[3] == []
+    typical = model.typical_patient()
+    assert typical["joint"].iloc[0] == "hip"
+    assert 10 < model.predict(typical)[0] < 45
+
+
+def test_binary_model_metrics_recalibration_and_subgroups(episodes):
+    result = train_model(episodes, _spec(COMPLICATION, validation={"metric": "auc", "cv_folds": 3, "recalibrate": "always"}))
+    m = result.metrics
+    test = m["test"][m["selected"]]
+    assert m["events_test"] > 0
+    for key in ("auc", "auc_lower", "auc_upper", "brier", "scaled_brier", "calibration_intercept", "calibration_slope", "ici", "e90"):
+        assert test[key] is not None, key
+    assert test["auc_lower"] < test["auc"] < test["auc_upper"]
+    assert isinstance(result.model.estimator[-1], RecalibratedClassifier)
+    assert result.model.predict_frame(episodes.head(3)).columns.tolist() == ["pred_complication_90d"]
+    subgroups = result.subgroups
+    assert set(subgroups["variable"]) == {"sex", "age_band", "hospital_id"}
+    small = subgroups[subgroups["n"] < 5]
+    assert small["suppressed"].all() and small["auc"].isna().all()
+    assert result.model.explanation_scale == "log-odds"
+
+
+def test_latest_ascertained_year_is_the_test_year(episodes):
+    """2-year reoperation is unknown for 2017 operations: test on 2016, drop 2017."""
+    spec = _spec(COMPLICATION, outcome="reoperation_2y", ascertainment={"followup_complete_2y": True})
+    result = train_model(episodes, spec)
+    assert result.metrics["test_year"] == 2016
+    assert result.metrics["train_years"] == [2014, 2015]
+
+
+def test_population_filter_and_nonresponse_table(episodes):
+    spec = _spec(COMPLICATION, outcome="return_to_work_6m", population={"employed": True})
+    result = train_model(episodes, spec)
+    employed_hip = int(((episodes.joint == "hip") & episodes.employed).sum())
+    assert result.attrition["n"].iloc[1] == employed_hip
+    assert result.model.in_population(episodes).sum() == employed_hip
+    table = train_model(episodes, _spec(OXFORD)).nonresponse.set_index(["feature", "level"])
+    # The simulation makes older patients respond more often and anxious patients less.
+    assert table.loc[("age", "mean"), "smd"] > 0.1
+    assert table.loc[("anxiety_depression", "yes"), "responders"] < table.loc[("anxiety_depression", "yes"), "nonresponders"]
+
+
+def test_inverse_probability_of_response_weights_are_used(episodes):
+    result = train_model(episodes, _spec(OXFORD, nonresponse={"weighting": "ipw"}))
+    assert result.metrics["ipw"] is True
+    glm = result.model._glm()
+    assert glm.cov_type == "HC0"
+
+
+def test_bad_input_is_a_clear_error(episodes):
+    with pytest.raises(InputError, match="missing: \\['bmi'\\]"):
+        train_model(episodes.drop(columns="bmi"), _spec(OXFORD))
+    with pytest.raises(InputError, match="test year 2030 has no patients"):
+        train_model(episodes, _spec(OXFORD, validation={"metric": "r2", "test_year": 2030}))
+    zero_cost = episodes.assign(cost_1y_dkk=0.0)
+    cost = _spec(OXFORD, outcome="cost_1y_dkk", nonresponse=None, ascertainment={}, bounds=[0, None],
+                 glm={"family": "gamma", "link": "log"}, hgb={"loss": "gamma"})
+    with pytest.raises(InputError, match="gamma family needs positive values"):
+        train_model(zero_cost, cost)
+    tiny = episodes[episodes.operation_year == 2017].head(20)
+    with pytest.raises(InputError):
+        train_model(tiny, _spec(OXFORD))
+
+
+def test_shipped_specifications_train_on_episode_columns(episodes):
+    """Every shipped spec reads only episode columns the simulated frame has, and trains."""
+    for name in ("hip-los_days", "knee-cost_1y_dkk", "all-death_90d"):
+        spec = load_spec(f"models/{name}.yaml")
+        fast = spec.model_copy(update={"hgb": spec.hgb.model_copy(update={"max_iter": 30})})
+        result = train_model(episodes, fast)
+        assert result.metrics["n_test"] > 0, name
+        assert np.isfinite(result.metrics["test"]["glm"][spec.validation.metric]), name
+
+
+def test_model_card_has_the_tripod_items_and_suppresses_small_cells(oxford):
+    files = model_card(oxford, {"version": "3", "alias": "champion"})
+    md = files["model_card.md"]
+    for heading in ("Model details", "Intended use and limits", "Source of data and participants", "Outcome",
+                    "Predictors and missing data", "PROM non-response", "Model development",
+                    "Performance on the test year", "Subgroups", "Transparent model coefficients", "Limitations"):
+        assert f"## {heading}" in md, heading
+    assert "3 / champion" in md
+    small = oxford.subgroups[oxford.subgroups["n"] < 5]
+    if len(small):
+        assert "<5" in md
+    html = files["model_card.html"]
+    assert "<svg" in html and "Model card: vbhc-hip-oxford_12m" in html
+    assert files["calibration.svg"].lstrip().startswith("<?xml")
+    coefs = pd.read_csv(pd.io.common.StringIO(files["coefficients.csv"]))
+    assert {"term", "feature", "estimate", "ci_lower", "ci_upper"} <= set(coefs.columns)
+    assert "person_id" not in md and "E000000000000000" not in md
