@@ -24,9 +24,12 @@ def register(app: typer.Typer) -> None:
         ),
         out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
     ) -> None:
-        """Bundled prices: writes episode_prices.parquet, provider_payments.parquet,
-        quality_components.parquet, pricing_report.html and pricing_manifest.json (names do
-        not clash with vbhc value's outputs, so both may share a folder)."""
+        """Bundled-payment prices per episode and payments per hospital.
+
+        Writes episode_prices, provider_payments and quality_components (.parquet),
+        pricing_report.html and pricing_manifest.json; the names differ from vbhc value's,
+        so both commands may share an output folder.
+        """
         from vbhc.core.config import config_hash
         from vbhc.core.io import atomic_output_dir, file_sha256, read_parquet, write_json, write_parquet, write_text
         from vbhc.core.log import get_logger, timed

@@ -24,9 +24,11 @@ def register(app: typer.Typer) -> None:
             "hospital", "--report-level", help="Unit level drawn in the report's plots [default: hospital]."
         ),
     ) -> None:
-        """Risk-adjusted outcomes, funnel flags, shrunken estimates and value per hospital, department
-        and region.  Writes provider_value.parquet, prom_response.parquet, value.parquet,
-        porter_tiers.parquet, funnel_parameters.parquet, value_report.html and value_manifest.json."""
+        """Risk-adjusted provider outcomes, funnel flags, shrunken estimates and value.
+
+        Writes provider_value, prom_response, value, porter_tiers and funnel_parameters
+        (.parquet), value_report.html and value_manifest.json.
+        """
         from vbhc.core.config import config_hash
         from vbhc.core.io import atomic_output_dir, file_sha256, read_parquet, write_json, write_parquet, write_text
         from vbhc.core.log import get_logger, timed
