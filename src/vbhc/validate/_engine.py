@@ -20,13 +20,13 @@ import pyarrow as pa
 
 from vbhc import __version__
 from vbhc.core.config import config_hash
-from vbhc.core.errors import ConfigError, InputError
+from vbhc.core.errors import ConfigError, InputError, VbhcError
 from vbhc.core.log import get_logger
 from vbhc.core.privacy import pseudonymise
 from vbhc.core.stats import wilson_ci
 from vbhc.schemas import TableSchema, column_rule_name, rule_detail
 from vbhc.validate._columns import FAILURE_SCHEMA, batch_failures
-from vbhc.validate._input import TableSource, cast_to_schema, ignored_columns, structure_problems
+from vbhc.validate._input import TableSource, cast_to_schema, first_line, ignored_columns, structure_problems
 from vbhc.validate._settings import ValidateSettings
 from vbhc.validate._tables import after_reference_rows, cascade_rows, duplicate_rows, literal, orphan_rows
 
@@ -187,7 +187,12 @@ class _Run:
         import duckdb
 
         self.sources, self.schemas, self.extract_date, self.settings = sources, schemas, extract_date, settings
-        config = {"memory_limit": settings.duckdb_memory_limit, "temp_directory": work_dir}
+        # Queries that need an order say so; dropping insertion order lets DuckDB stream more.
+        config = {
+            "memory_limit": settings.duckdb_memory_limit,
+            "temp_directory": work_dir,
+            "preserve_insertion_order": False,
+        }
         if settings.duckdb_threads:
             config["threads"] = settings.duckdb_threads
         self.con = duckdb.connect(config=config)
@@ -196,7 +201,7 @@ class _Run:
         for name, source in sources.items():
             source.register(self.con, f"src_{name}")
 
-    def sql(self, query: str, params: list | None = None, *, arrow: bool = False):
+    def sql(self, query: str, params: list | None = None, *, arrow: bool = False, table: str | None = None):
         """Run a query (fetch its result); ``arrow`` returns an Arrow table."""
         import duckdb
 
@@ -204,11 +209,16 @@ class _Run:
             if arrow:
                 return self.con.sql(query, params=params).to_arrow_table()
             return self.con.execute(query, params or [])
+        except duckdb.OutOfMemoryException as exc:
+            raise VbhcError(
+                f"DuckDB ran out of memory ({first_line(exc)}); raise duckdb_memory_limit in the validate settings"
+            ) from None
         except duckdb.Error as exc:
-            raise InputError(f"cross-table check failed: {str(exc).splitlines()[0]}") from None
+            raise InputError(f"checks across rows or tables failed ({first_line(exc)})", table=table) from None
 
     def insert(self, table: str, select: str) -> None:
-        self.sql(f"INSERT INTO failures SELECT {literal(table)}, row, rule, reason FROM ({select})").fetchall()
+        query = f"INSERT INTO failures SELECT {literal(table)}, row, rule, reason FROM ({select})"
+        self.sql(query, table=table).fetchall()
 
     def check_rows(self, table: str) -> None:
         """Row-level checks (types and the pandera schema), batch by batch."""

@@ -52,7 +52,7 @@ class TableSource:
             meta = pq.ParquetFile(path)
             schema, rows = meta.schema_arrow, meta.metadata.num_rows
         except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"{path} is not a Parquet file ({_first_line(exc)})", table=table) from None
+            raise InputError(f"{path} is not a Parquet file ({first_line(exc)})", table=table) from None
         return cls(table=table, arrow_schema=schema, num_rows=rows, path=path)
 
     @classmethod
@@ -62,7 +62,7 @@ class TableSource:
             try:
                 frame = pa.Table.from_pandas(frame, preserve_index=False)
             except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-                raise InputError(f"cannot be converted to Arrow ({_first_line(exc)})", table=table) from None
+                raise InputError(f"cannot be converted to Arrow ({first_line(exc)})", table=table) from None
         return cls(table=table, arrow_schema=frame.schema, num_rows=frame.num_rows, data=frame)
 
     @property
@@ -81,7 +81,7 @@ class TableSource:
                 yield offset, pa.Table.from_batches([batch])
                 offset += batch.num_rows
         except (pa.ArrowInvalid, OSError) as exc:
-            raise InputError(f"{self.path} cannot be read ({_first_line(exc)})", table=self.table) from None
+            raise InputError(f"{self.path} cannot be read ({first_line(exc)})", table=self.table) from None
 
     def register(self, con, view: str) -> None:
         """Create DuckDB view ``view``: the table's columns plus its row number as ``__vbhc_row``."""
@@ -97,7 +97,8 @@ class TableSource:
         ).fetchall()
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (for one-line errors)."""
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
