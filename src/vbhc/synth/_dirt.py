@@ -314,6 +314,7 @@ class Injector:
         cut = start + ((end - start) * self.rng.uniform(0.3, 0.7, len(rows))).astype(np.int64)
         second_start = cut - uniform_int(self.rng, 30, 240, len(rows)) if overlap else cut + uniform_int(
             self.rng, 0, 180, len(rows))
+        second_start = np.clip(second_start, start + 10, end - 30)  # inside the stay: admission, discharge kept
         self.t["contacts"] = _replace(t, "end_time", rows, timestamps(cut))
         part = t.take(pa.array(rows))
         dept = pc.binary_join_element_wise(pc.utf8_slice_codeunits(part["hospital_id"], 0, 4),

@@ -108,16 +108,15 @@ def generate_block(world: World, block: int, n: int, person_offset: int) -> Bloc
     # labour market: states, sickness before surgery, return to work (first, then later operations)
     state = lab.labour_states(rng, world, persons, bg.n_comorbidities_at_first(persons, world))
     win = lab.dream_window(world, persons, ops)
-    dream = lab.one_row_per_week(Frame.concat([
-        lab.base_rows(world, persons, state, win),
-        lab.preop_sickness(rng, world, persons, ops, state, ep["oxford_pre"], win)]))
+    dream = Frame.concat([lab.base_rows(world, persons, state, win),
+                          lab.preop_sickness(rng, world, persons, ops, state, ep["oxford_pre"], win)])
     p_rtw = np.full(ops.n, np.nan)
     for seq in (1, 2):
         sel = rows[(ops["seq"][rows] == seq)]
         status, weeks = labour_features(dream, ops["person"][sel], ops["op_day"][sel], ep["age"][sel])
         if seq == 2:  # near pension age at a later operation: retired early instead of employed
             retire = lab.near_pension_retirement(world, persons, ops, sel[status <= 1], win)
-            dream = lab.one_row_per_week(Frame.concat([dream, retire]))
+            dream = Frame.concat([dream, retire])
             status, weeks = labour_features(dream, ops["person"][sel], ops["op_day"][sel], ep["age"][sel])
         ep["employment_status"][sel] = np.array(EMPLOYMENT, dtype=object)[status]
         ep["sickness_benefit_weeks_1y"][sel] = weeks
@@ -127,7 +126,7 @@ def generate_block(world: World, block: int, n: int, person_offset: int) -> Bloc
             ops["hospital"][sel]]
         p_rtw[sel] = logistic(e)
         new, _ = lab.return_to_work_rows(rng, world, persons, ops, sel, p_rtw[sel], draws["z_rtw"][sel], win)
-        dream = lab.one_row_per_week(Frame.concat([dream, new]))
+        dream = Frame.concat([dream, new])
     second = np.flatnonzero((ops["partner"] >= 0) & (ops["partner"] < np.arange(ops.n)))
     for col in ("employment_status", "sickness_benefit_weeks_1y"):
         ep[col][second] = ep[col][ops["partner"][second]]
@@ -167,6 +166,7 @@ def generate_block(world: World, block: int, n: int, person_offset: int) -> Bloc
     keep_cost = (costs["day"] <= np.minimum(death_day[costs["person"]], world.data_end)) & (costs["day"] >= world.data_start)
     kept = np.flatnonzero(keep_cost)
     costs = costs.take(kept[np.argsort(costs["person"][kept] * 100_000 + costs["day"][kept], kind="stable")])
+    dream = lab.one_row_per_week(dream)
     monday = week_monday(dream["week"])
     dream = dream.take(np.flatnonzero((monday <= death_day[dream["person"]]) & (dream["week"] <= week_index(
         world.data_end))))

@@ -1,0 +1,122 @@
+"""The true models' building blocks, hospital effects off, the in-memory API and the CLI."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+from scipy import stats
+from typer.testing import CliRunner
+
+from vbhc.cli import app, main
+from vbhc.core.codelists import load_codelists
+from vbhc.synth import FEATURES, design_matrix, generate_registry, model_parameters
+from vbhc.synth._catalogue import check_background_codes
+from vbhc.synth._outcomes import bivariate_normal_cdf, expected_oxford, los_pmf, prob_oxford_at_least
+
+
+def test_bivariate_normal_matches_scipy():
+    h = np.array([-2.0, -1.2, 0.3, 1.5, -0.01])
+    k = np.array([-1.7, 0.4, -0.8, 2.0, 0.02])
+    for rho in (0.55, -0.3, 0.0):
+        ref = [stats.multivariate_normal([0, 0], [[1, rho], [rho, 1]]).cdf([a, b]) for a, b in zip(h, k)]
+        np.testing.assert_allclose(bivariate_normal_cdf(h, k, rho), ref, atol=1e-6)
+
+
+def test_expected_oxford_is_the_mean_of_the_censored_rounded_score():
+    rng = np.random.default_rng(1)
+    eta, sigma = np.array([12.0, 38.0, 46.0]), 7.0
+    draws = np.clip(np.rint(eta[:, None] + sigma * rng.standard_normal((3, 400_000))), 0, 48)
+    np.testing.assert_allclose(expected_oxford(eta, sigma), draws.mean(axis=1), atol=0.03)
+    np.testing.assert_allclose(prob_oxford_at_least(np.array([20.0, 45.5, 49.0]), eta, sigma),
+                               [(draws[0] >= 20).mean(), (draws[1] >= 46).mean(), 0.0], atol=0.003)
+
+
+def test_length_of_stay_distribution_has_the_glm_mean():
+    mu = np.array([0.6, 1.3, 2.2, 6.0])
+    pmf = los_pmf(mu)
+    np.testing.assert_allclose(pmf.sum(axis=1), 1.0)
+    np.testing.assert_allclose(pmf @ np.arange(pmf.shape[1]), mu, rtol=1e-9)
+
+
+def test_features_are_documented_and_computed():
+    ep = {
+        "joint": np.array(["hip", "knee"], dtype=object), "arthroplasty_type": np.array(["total", "partial"], dtype=object),
+        "age": np.array([65.0, 75.0]), "sex": np.array(["F", "M"], dtype=object), "bmi": np.array([30.0, 35.0]),
+        "asa_class": np.array([2, 3]), "smoking": np.array(["never", "current"], dtype=object),
+        "alcohol_units_week": np.array([0.0, 20.0]), "charlson_index": np.array([0.0, 2.0]),
+        "anxiety_depression": np.array([False, True]), "indication": np.array(["primary_osteoarthritis", "other"],
+                                                                              dtype=object),
+        "operation_year": np.array([2016.0, 2018.0]), "bilateral_same_day": np.array([False, False]),
+        "oxford_pre": np.array([20.0, 10.0]), "employment_status": np.array(["employed", "sick_listed"], dtype=object),
+        "sickness_benefit_weeks_1y": np.array([0.0, 10.0]),
+    }
+    x = design_matrix(ep)
+    assert set(x) == set(FEATURES)
+    assert x["age_c"].tolist() == [0.0, 1.0] and x["bmi_c"].tolist() == [0.0, 1.0]
+    assert x["oxford_pre_c"].tolist() == [0.0, -1.0] and x["sick_listed"].tolist() == [0.0, 1.0]
+    for spec in model_parameters()["outcomes"].values():
+        assert set(spec["coefficients"]) <= set(FEATURES)
+
+
+def test_ordinary_life_codes_are_not_pathway_codes():
+    assert check_background_codes(load_codelists()) == []
+
+
+def test_hospital_effects_off():
+    reg = generate_registry(persons=400, seed=3, hospital_effect_scale=0, dirty_rate=0.0)
+    effects = reg.truth["hospitals"].filter(like="effect_")
+    assert (effects.fillna(0) == 0).all().all()
+    assert all(v == 0 for h in reg.parameters["hospitals"].values() for k, v in h.items() if k.startswith("effect_"))
+    assert len(reg.truth["dirt"]) == 0 and len(reg.truth["episodes"]) > 250
+
+
+def test_generate_registry_returns_schema_typed_tables():
+    reg = generate_registry(persons=150, seed=4)
+    assert reg.tables["contacts"].start_time.dtype.kind == "M"
+    assert str(reg.tables["patients"].region_code.dtype) == "Int16"
+    assert reg.extract["extract_date"] == "2020-12-31" and reg.parameters["run"]["persons"] == 150
+    assert reg.truth["episodes"].expected_oxford_12m.notna().all()
+
+
+def run_cli(*args, capsys) -> tuple[int, str, str]:
+    """The ``vbhc`` console entry point in this process: (exit code, stdout, stderr)."""
+    argv = sys.argv
+    sys.argv = ["vbhc", *map(str, args)]
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            main()
+    finally:
+        sys.argv = argv
+    out = capsys.readouterr()
+    return exit_info.value.code or 0, out.out, out.err
+
+
+def test_cli_help_and_bad_input(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    code, out, _ = run_cli("generate", "--help", capsys=capsys)
+    assert code == 0
+    for option in ("--persons", "--seed", "--start-year", "--end-year", "--hospitals", "--dirty-rate",
+                   "--hospital-effect-scale", "--workers"):
+        assert option in out
+    assert "default 0.02" in out and "default 2010" in out
+    code, _, err = run_cli("generate", "--out", tmp_path / "x", "--persons", "10", "--seed", "1", "--hospitals", "3",
+                           capsys=capsys)
+    assert code == 2 and "hospitals" in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1
+    code, _, err = run_cli("generate", "--out", tmp_path / "x", "--persons", "10", "--seed", "1", "--start-year",
+                           "2015", "--end-year", "2016", capsys=capsys)
+    assert code == 2 and "end_year" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_cli_writes_the_registry(tmp_path):
+    result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "raw"), "--persons", "120", "--seed", "2",
+                                      "--end-year", "2016", "--hospitals", "6", "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "true episodes" in result.output
+    assert (tmp_path / "raw" / "truth" / "parameters.json").is_file()
+    import json
+
+    assert json.loads((tmp_path / "raw" / "extract.json").read_text())["extract_date"] == "2016-12-31"
