@@ -57,8 +57,8 @@ def calibration_figure(calib: pd.DataFrame, kind: str, title: str):
     fig = Figure(figsize=(5.2, 4.6))
     ax = fig.add_subplot(1, 1, 1)
     pred, obs = calib["predicted"].to_numpy(float), calib["observed"].to_numpy(float)
-    lo = obs - calib["observed_lower"].to_numpy(float)
-    hi = calib["observed_upper"].to_numpy(float) - obs
+    lo = np.clip(obs - calib["observed_lower"].to_numpy(float), 0, None)
+    hi = np.clip(calib["observed_upper"].to_numpy(float) - obs, 0, None)
     scale = 100.0 if kind == "binary" else 1.0
     ax.errorbar(pred * scale, obs * scale, yerr=np.vstack([lo, hi]) * scale, fmt="o", color="#1f5fa0",
                 ecolor="#8aa9c9", capsize=3, label="decile of predicted (95 % CI)")
