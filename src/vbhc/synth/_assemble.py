@@ -46,6 +46,7 @@ def assemble(world: World, blk: Block) -> BlockTables:
         "transfer_payments": tb.transfers_table(blk.dream, pid),
     }
     ctx = _dirt_context(world, blk, proms, response_key)
+    blk.dream = blk.costs = blk.diagnoses = blk.procedures = blk.proms = None  # converted: free the memory
     dirt_rng = np.random.default_rng(np.random.SeedSequence(entropy=world.cfg.seed, spawn_key=(2, blk.block)))
     raw, log = Injector(dirt_rng, world, blk.block, raw, ctx).run()
     lost = np.full(len(blk.episode_ops), None, dtype=object)
