@@ -153,8 +153,9 @@ class ValueSettings(Settings):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"outcomes: names repeated {dupes}")
-        if "national" in self.levels or "nation" in self.levels:
-            raise ValueError("levels: 'nation' is always reported; do not list it")
+        reserved = {"nation", "joint", "episode_id", "observed", "expected", "residual", "responded"}
+        if reserved & set(self.levels):
+            raise ValueError(f"levels: {sorted(reserved & set(self.levels))} are reserved names (the nation is always reported)")
         if not self.levels:
             raise ValueError("levels: at least one unit level (e.g. hospital: hospital_id)")
         if "all" in self.joints:

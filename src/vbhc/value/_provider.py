@@ -86,6 +86,15 @@ class PatientFrame:
     fits: list[FitSummary] = field(default_factory=list)
 
 
+def unit_keys(episodes: pd.DataFrame, settings: ValueSettings) -> pd.DataFrame:
+    """Joint, nation and one column per unit level as categoricals of strings (built once)."""
+    keys = pd.DataFrame({"joint": pd.Categorical(episodes["joint"].astype(str))})
+    for level, column in settings.levels.items():
+        keys[level] = pd.Categorical(episodes[column].astype(str))
+    keys[NATION] = pd.Categorical.from_codes(np.zeros(len(episodes), dtype=np.int8), [settings.nation_id])
+    return keys
+
+
 def outcome_needs(episodes: pd.DataFrame, settings: ValueSettings) -> dict[str, tuple[str, np.ndarray, bool]]:
     """Prediction columns the outcomes need, and for which episodes (see ``check_predictions``)."""
     base = select_rows(episodes, settings.population) & isin_values(episodes["joint"], settings.joints)
@@ -118,7 +127,11 @@ def centre_binary(expected: np.ndarray, observed_total: float) -> np.ndarray:
 
 
 def patient_frame(
-    episodes: pd.DataFrame, predictions: pd.DataFrame, spec: OutcomeSpec, settings: ValueSettings
+    episodes: pd.DataFrame,
+    predictions: pd.DataFrame,
+    spec: OutcomeSpec,
+    settings: ValueSettings,
+    keys: pd.DataFrame,
 ) -> PatientFrame:
     """Patients with a known observed and expected value of ``spec``, expected centred per joint."""
     keep = (
@@ -136,9 +149,7 @@ def patient_frame(
         bad = keep & ~np.isin(y, (0.0, 1.0))
         if bad.any():
             raise InputError("binary outcome holds values other than 0/1", table="episodes", column=spec.observed_column)
-    frame = pd.DataFrame({"joint": episodes["joint"].astype(str).to_numpy()[keep]})
-    for level, column in settings.levels.items():
-        frame[level] = episodes[column].astype(str).to_numpy()[keep]
+    frame = keys[keep].reset_index(drop=True)
     frame["episode_id"] = episodes["episode_id"].to_numpy()[keep]
     frame["observed"] = y[keep]
     expected = e[keep].copy()
@@ -154,17 +165,25 @@ def patient_frame(
     return PatientFrame(spec=spec, frame=frame, unmodelled=unmodelled)
 
 
-def _unit_sums(frame: pd.DataFrame, key: str | None) -> pd.DataFrame:
-    work = frame.assign(residual2=frame["residual"] ** 2)
-    cols = ["observed", "expected", "residual", "residual2"]
+def group_sums(frame: pd.DataFrame, key: str | None, columns: list[str]) -> pd.DataFrame:
+    """Per unit of the categorical column ``key`` (all rows when None): ``n`` and the sums of
+    ``columns`` and of the squared residual (``residual2``), units without rows left out."""
     if key is None:
-        sums = work[cols].sum().to_frame().T
-        sums["n"] = len(work)
-        sums.index = pd.Index([None])
+        codes, labels = np.zeros(len(frame), dtype=np.intp), pd.Index([None])
     else:
-        grouped = work.groupby(key, sort=True)
-        sums = grouped[cols].sum()
-        sums["n"] = grouped.size()
+        codes, labels = frame[key].cat.codes.to_numpy(), frame[key].cat.categories
+    k = len(labels)
+    n = np.bincount(codes, minlength=k)
+    present = n > 0
+    out = {"n": n[present]}
+    for col in columns:
+        out[col] = np.bincount(codes, weights=frame[col].to_numpy(), minlength=k)[present]
+    out["residual2"] = np.bincount(codes, weights=frame["residual"].to_numpy() ** 2, minlength=k)[present]
+    return pd.DataFrame(out, index=labels[present])
+
+
+def _unit_sums(frame: pd.DataFrame, key: str | None) -> pd.DataFrame:
+    sums = group_sums(frame, key, ["observed", "expected", "residual"])
     n = sums["n"].to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         mean_r = sums["residual"].to_numpy() / n
@@ -272,7 +291,9 @@ def _fit(settings: ValueSettings, kind: Kind, z: np.ndarray, se: np.ndarray, sig
     )
 
 
-def response_rates(episodes: pd.DataFrame, spec: OutcomeSpec, settings: ValueSettings) -> pd.DataFrame:
+def response_rates(
+    episodes: pd.DataFrame, spec: OutcomeSpec, settings: ValueSettings, keys: pd.DataFrame
+) -> pd.DataFrame:
     """PROM response per unit: eligible patients, responders, rate with Wilson interval."""
     keep = (
         select_rows(episodes, settings.population)
@@ -280,22 +301,15 @@ def response_rates(episodes: pd.DataFrame, spec: OutcomeSpec, settings: ValueSet
         & select_rows(episodes, spec.eligible)
         & isin_values(episodes["joint"], settings.joints)
     )
-    frame = pd.DataFrame(
-        {
-            "joint": episodes["joint"].astype(str).to_numpy()[keep],
-            "responded": np.isfinite(numeric(episodes, spec.observed_column))[keep],
-        }
-    )
-    for level, column in settings.levels.items():
-        frame[level] = episodes[column].astype(str).to_numpy()[keep]
-    frame[NATION] = settings.nation_id
+    frame = keys[keep].reset_index(drop=True)
+    frame["responded"] = np.isfinite(numeric(episodes, spec.observed_column))[keep]
     parts = []
     for joint in settings.joint_groups:
         sub = frame if joint == "all" else frame[frame["joint"] == joint]
         if sub.empty:
             continue
         for level in [NATION, *settings.levels]:
-            g = sub.groupby(level, sort=True)["responded"].agg(["size", "sum"])
+            g = sub.groupby(level, sort=True, observed=True)["responded"].agg(["size", "sum"])
             parts.append(
                 pd.DataFrame(
                     {

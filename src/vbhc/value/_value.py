@@ -43,9 +43,11 @@ from vbhc.value._provider import (
     RESPONSE_COLUMNS,
     FitSummary,
     compare_units,
+    group_sums,
     patient_frame,
     prepare_inputs,
     response_rates,
+    unit_keys,
 )
 
 VALUE_COLUMNS = [
@@ -156,14 +158,16 @@ def qaly_gain(episodes: pd.DataFrame, qaly: QalySettings) -> np.ndarray:
 
 
 def _qaly_frame(
-    episodes: pd.DataFrame, predictions: pd.DataFrame, qaly: QalySettings, settings: ValueSettings
+    episodes: pd.DataFrame,
+    predictions: pd.DataFrame,
+    qaly: QalySettings,
+    settings: ValueSettings,
+    keys: pd.DataFrame,
 ) -> pd.DataFrame:
     keep = select_rows(episodes, settings.population) & isin_values(episodes["joint"], settings.joints)
     q = qaly_gain(episodes, qaly)
     keep &= np.isfinite(q)
-    frame = pd.DataFrame({"joint": episodes["joint"].astype(str).to_numpy()[keep]})
-    for level, column in settings.levels.items():
-        frame[level] = episodes[column].astype(str).to_numpy()[keep]
+    frame = keys[keep].reset_index(drop=True)
     frame["episode_id"] = episodes["episode_id"].to_numpy()[keep]
     frame["observed"] = q[keep]
     expected = np.full(len(frame), np.nan)
@@ -197,8 +201,12 @@ def _qaly_frame(
 def _unit_moments(frame: pd.DataFrame, key: str, joint: str) -> pd.DataFrame:
     """Per unit of ``key``: n, mean and variance of the residuals, national observed mean."""
     sub = frame if joint == "all" else frame[frame["joint"] == joint]
-    g = sub.groupby(key, sort=True)["residual"]
-    out = pd.DataFrame({"n": g.size(), "mean_r": g.mean(), "var_r": g.var(ddof=1)})
+    sums = group_sums(sub, key, ["residual"])
+    n = sums["n"].to_numpy(dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mean = sums["residual"].to_numpy() / n
+        var = np.where(n > 1, np.clip(sums["residual2"].to_numpy() - n * mean**2, 0, None) / (n - 1), np.nan)
+    out = pd.DataFrame({"n": sums["n"], "mean_r": mean, "var_r": var}, index=sums.index)
     out["nat_mean"] = sub["observed"].mean()
     return out
 
@@ -208,11 +216,13 @@ def _cov_of_means(a: pd.DataFrame, b: pd.DataFrame, key: str, joint: str) -> pd.
     both = a[["episode_id", "joint", key, "residual"]].merge(b[["episode_id", "residual"]], on="episode_id")
     if joint != "all":
         both = both[both["joint"] == joint]
-    g = both.groupby(key, sort=True)
+    g = both.groupby(key, sort=True, observed=True)
     n_ab = g.size()
     mean_a = g["residual_x"].transform("mean")
     mean_b = g["residual_y"].transform("mean")
-    cross = ((both["residual_x"] - mean_a) * (both["residual_y"] - mean_b)).groupby(both[key], sort=True).sum()
+    cross = ((both["residual_x"] - mean_a) * (both["residual_y"] - mean_b)).groupby(
+        both[key], sort=True, observed=True
+    ).sum()
     return (cross / (n_ab - 1).clip(lower=1) * n_ab).where(n_ab > 1, 0.0)
 
 
@@ -247,19 +257,16 @@ def value_table(
     frames: dict[str, pd.DataFrame],
     response: pd.DataFrame,
     settings: ValueSettings,
+    keys: pd.DataFrame,
 ) -> pd.DataFrame:
     """Per unit and joint: adjusted outcome and cost, QALYs, cost per QALY, value index."""
     vs = settings.value
     assert vs is not None
-    nation = {NATION: settings.nation_id}
-    outcome_f = frames[vs.outcome].assign(**nation)
-    cost_f = frames[vs.cost].assign(**nation)
-    qaly_f = _qaly_frame(episodes, predictions, vs.qaly, settings).assign(**nation) if vs.qaly else None
+    outcome_f, cost_f = frames[vs.outcome], frames[vs.cost]
+    qaly_f = _qaly_frame(episodes, predictions, vs.qaly, settings, keys) if vs.qaly else None
     z = stats.norm.ppf(0.5 + settings.interval_level / 2)
     pop = select_rows(episodes, settings.population) & isin_values(episodes["joint"], settings.joints)
-    counts = pd.DataFrame({"joint": episodes["joint"].astype(str).to_numpy()[pop], **nation})
-    for level, column in settings.levels.items():
-        counts[level] = episodes[column].astype(str).to_numpy()[pop]
+    counts = keys[pop]
     resp = response[response["outcome"] == vs.outcome].set_index(["level", "unit_id", "joint"])
     prom = settings.outcome(vs.outcome).prom
     parts = []
@@ -268,7 +275,7 @@ def value_table(
         if sub.empty:
             continue
         for level in [NATION, *settings.levels]:
-            n_ep = sub.groupby(level, sort=True).size()
+            n_ep = sub.groupby(level, sort=True, observed=True).size()
             units = n_ep.index
             a = _unit_moments(outcome_f, level, joint).reindex(units)
             c = _unit_moments(cost_f, level, joint).reindex(units)
@@ -361,10 +368,11 @@ def assess_value(episodes: pd.DataFrame, predictions: pd.DataFrame, settings: Va
     figures on fewer than ``settings.min_cell`` patients withheld.
     """
     aligned = prepare_inputs(episodes, predictions, settings)
+    keys = unit_keys(episodes, settings)
     frames: dict[str, pd.DataFrame] = {}
     rows, fits, responses, notes = [], [], [], []
     for spec in settings.outcomes:
-        pf = patient_frame(episodes, aligned, spec, settings)
+        pf = patient_frame(episodes, aligned, spec, settings, keys)
         frames[spec.name] = pf.frame
         if pf.unmodelled:
             notes.append(
@@ -373,7 +381,7 @@ def assess_value(episodes: pd.DataFrame, predictions: pd.DataFrame, settings: Va
         rows.append(compare_units(pf, settings))
         fits.extend(pf.fits)
         if spec.prom:
-            responses.append(response_rates(episodes, spec, settings))
+            responses.append(response_rates(episodes, spec, settings, keys))
     provider = pd.concat(rows, ignore_index=True)
     provider = _suppress(provider, "n", ["level", "unit_id", "joint", "outcome"], settings.min_cell)[PROVIDER_COLUMNS]
     response = (
@@ -383,7 +391,7 @@ def assess_value(episodes: pd.DataFrame, predictions: pd.DataFrame, settings: Va
     response = _suppress(response, "eligible", ["level", "unit_id", "joint", "outcome"], settings.min_cell)[
         RESPONSE_COLUMNS
     ]
-    value = value_table(episodes, aligned, frames, response, settings) if settings.value is not None else None
+    value = value_table(episodes, aligned, frames, response, settings, keys) if settings.value is not None else None
     parameters = pd.DataFrame(
         [
             {
