@@ -32,9 +32,6 @@ def year_of(days: np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
 
 
-def days_in_year(years: np.ndarray | int) -> np.ndarray:
-    return year_start(np.asarray(years) + 1) - year_start(years)
-
 
 def week_index(days: np.ndarray) -> np.ndarray:
     """Continuous ISO week number: weeks since the week of Monday 1969-12-29."""
@@ -53,13 +50,6 @@ def iso_year_week(weeks: np.ndarray) -> np.ndarray:
     week = (thursday - year_start(year)) // 7 + 1
     return (year * 100 + week).astype(np.int64)
 
-
-def week_from_label(labels: np.ndarray) -> np.ndarray:
-    """Continuous week of each ISO ``YYYYWW`` label (inverse of :func:`iso_year_week`)."""
-    labels = np.asarray(labels, dtype=np.int64)
-    year, week = labels // 100, labels % 100
-    jan4 = year_start(year) + 3  # 4 January is always in ISO week 1
-    return week_index(jan4) + week - 1
 
 
 def quarter_dates(first_day: int, last_day: int) -> np.ndarray:

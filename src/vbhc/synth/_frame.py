@@ -53,12 +53,6 @@ class Vocab:
             self.values.append(value)
         return self._index[value]
 
-    def decode(self, codes: np.ndarray) -> np.ndarray:
-        """Object array of strings (None where code < 0)."""
-        lookup = np.array(self.values + [None], dtype=object)
-        codes = np.asarray(codes)
-        return lookup[np.where(codes < 0, len(self.values), codes)]
-
 
 def choice(rng: np.random.Generator, n: int, probabilities: Sequence[float]) -> np.ndarray:
     """n draws of category indices with the given probabilities (normalised)."""
@@ -89,15 +83,6 @@ def repeat_index(counts: np.ndarray) -> np.ndarray:
     """Row index repeated counts times: [0, 0, 1, 2, 2, 2] for counts [2, 1, 3]."""
     return np.repeat(np.arange(len(counts)), counts)
 
-
-def rank_within(groups: np.ndarray) -> np.ndarray:
-    """0, 1, 2, ... within runs of equal values of a sorted group array."""
-    n = len(groups)
-    if n == 0:
-        return np.zeros(0, dtype=np.int64)
-    start = np.r_[True, groups[1:] != groups[:-1]]
-    first = np.maximum.accumulate(np.where(start, np.arange(n), 0))
-    return np.arange(n) - first
 
 
 def uniform_int(rng: np.random.Generator, low: np.ndarray | int, high: np.ndarray | int, n: int | None = None) -> np.ndarray:

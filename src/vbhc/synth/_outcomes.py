@@ -179,10 +179,6 @@ def bivariate_normal_cdf(h: np.ndarray, k: np.ndarray, rho: float) -> np.ndarray
     return 0.5 * (special.ndtr(h) + special.ndtr(k)) - t - 0.5 * (h * k < 0)
 
 
-def excess_stay_cost(world: World, drg: str, pmf: np.ndarray) -> np.ndarray:
-    t = cat.TARIFFS[cat.TARIFF_INDEX[drg]]
-    return t.per_day_2016 * pmf @ np.maximum(0, np.arange(pmf.shape[1]) - t.trim_days)
-
 
 def expected_cost_1y(world: World, ops: Frame, draws: Frame, index_drg: np.ndarray, implant_2016: np.ndarray,
                      background: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ import numpy as np
 from vbhc.synth import _catalogue as cat
 from vbhc.synth._calendar import year_start
 from vbhc.synth._frame import Frame, choice, choice_rows, logistic, logit, uniform_int
-from vbhc.synth._world import INDICATIONS, KINDS, SMOKING, World
+from vbhc.synth._world import INDICATIONS, KINDS, World
 
 K_ELECTIVE, K_FRACTURE, K_CANCER, K_UNDER18, K_LATER = range(5)
 LAST_OPERATION_MARGIN_DAYS = 31  # no operation in the last month: its stay would run past the extract

@@ -25,7 +25,6 @@ _DIFFICULTY = {
     "OHS": dict(zip(OHS_ITEMS, (-0.3, 0.0, 0.2, -0.2, 0.0, -0.2, 0.1, 0.2, 0.2, 0.4, 0.1, -0.1))),
     "OKS": dict(zip(OKS_ITEMS, (-0.3, 0.4, 0.2, 0.0, 0.1, -0.2, -0.8, 0.0, -0.1, 0.2, 0.1, -0.3))),
 }
-WORK_CODE = {"employed": 1, "sick_listed": 2, "unemployed": 3, "retired": 4, "other": 5}
 
 
 def eq5d_decrements(value_set: str = EQ5D_VALUE_SET) -> dict[str, np.ndarray]:

@@ -28,7 +28,6 @@ COST_CATEGORIES = ("drg_tariff", "dags_tariff", "implant", "medicine", "primary_
 BENEFITS = ("sickness_benefit", "unemployment_benefit", "flex_job", "early_retirement",
             "disability_pension", "state_pension")
 COMPLICATION_TYPES = ("infection", "dislocation", "vte", "periprosthetic_fracture", "wound")
-REGISTRY_STATUS = ("primary", "revision", "missing")
 
 _YEAR0 = 1990
 EFFECT_OUTCOMES = ("oxford_12m", "oxford_3m", "complication_90d", "readmission_90d", "reoperation_2y",

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
         config = parse_config(
             dict(persons=persons, seed=seed, start_year=start_year, end_year=end_year, hospitals=hospitals,
                  dirty_rate=dirty_rate, hospital_effect_scale=hospital_effect_scale),
-            GeneratorConfig, source="vbhc generate")
+            GeneratorConfig, source="generate")
         rows = write_registry(out, config, workers=workers or default_workers())
         episodes = rows.get("truth/episodes", 0)
         typer.echo(f"wrote {out}: {persons} persons, {episodes} true episodes, "
