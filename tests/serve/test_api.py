@@ -297,3 +297,16 @@ def test_concurrent_requests_share_model_calls(models):
     ages = asyncio.run(run())
     calls = models[0].calls[1:]  # the first call scored the typical patient
     assert len(ages) == 12 and sum(calls) == 12 and len(calls) < 12  # fewer model calls than requests
+
+
+def test_a_model_without_a_credible_explanation_gives_no_factors(models):
+    from dataclasses import replace
+
+    for m in models:
+        if m.info.outcome == "complication_90d":
+            m.info = replace(m.info, explained=False)
+    with TestClient(create_app(PredictionService(models), token=TOKEN)) as c:
+        r = predict(c, smoking="current", bmi=45)
+    comp = outcome(r, "complication_90d")
+    assert comp["explained"] is False and comp["factors"] == [] and 0 < comp["estimate"] < 1
+    assert outcome(r, "oxford_12m")["explained"] is True and outcome(r, "oxford_12m")["factors"]

@@ -10,6 +10,7 @@ test-year metrics.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -77,6 +78,13 @@ class RegistryModel:
             f: _typed(s["typical"], dtypes.get(f)) for f, s in summary.items() if not s.get("missing_share")
         }
         self._fast, self._fast_explainer = _verified_fast_path(self, registered.name)
+        if not _credible_explanation(self):
+            log.warning(
+                "%s: the transparent model's contributions are not credible (its fit diverged?); "
+                "predictions are served without factors",
+                registered.name,
+            )
+            self.info = replace(self.info, explained=False)
 
     def predict(self, features: pd.DataFrame) -> pd.DataFrame:
         if self._fast is not None:
@@ -147,6 +155,19 @@ def _verified_fast_path(served: RegistryModel, name: str) -> tuple[Any, Any]:
         log.warning("%s: explaining with the scikit-learn pipeline (fast path not used: %s)", name, exc)
         explainer = None
     return fast, explainer
+
+
+MAX_CREDIBLE_LOG_EFFECT = 15.0
+"""Largest per-feature contribution on a log or logit scale taken as an explanation
+(a ratio of 3 million); larger ones come from a diverged fit (e.g. separation)."""
+
+
+def _credible_explanation(served: RegistryModel) -> bool:
+    """Finite contributions on probe patients, and not absurd on a log or logit scale."""
+    values = served.contributions(_probe_frame(served.info)).to_numpy(dtype=float)
+    if not np.isfinite(values).all():
+        return False
+    return served.info.link == "identity" or float(np.abs(values).max(initial=0.0)) <= MAX_CREDIBLE_LOG_EFFECT
 
 
 def _fast_predict(fast: Any, model: Any, features: pd.DataFrame) -> pd.DataFrame:

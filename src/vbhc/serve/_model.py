@@ -33,7 +33,9 @@ class ModelInfo:
     set of the EQ-5D index the model was trained on; ``threshold`` defines a binary
     outcome where it has one (minimal important change in points for ``mic_12m``).
     ``population`` is the pre-operative eligibility (column -> allowed values, e.g.
-    ``{"employed": True}`` for return to work).
+    ``{"employed": True}`` for return to work).  ``explained`` is False when the
+    transparent model cannot credibly explain the predictions (e.g. its fit diverged):
+    then no factors are given.
     """
 
     name: str
@@ -55,6 +57,7 @@ class ModelInfo:
     interval_level: float | None = None
     threshold: float | None = None
     population: Mapping[str, Any] = field(default_factory=dict)
+    explained: bool = True
 
 
 @runtime_checkable

@@ -57,6 +57,7 @@ class OutcomePrediction(BaseModel):
     threshold: float | None = Field(None, description="Threshold defining a binary outcome, e.g. MIC points.")
     typical: Figure | None = Field(description="The same figure for a typical patient of the same joint.")
     factors: list[Factor] = Field(description="Top factors, largest effect first.")
+    explained: bool = Field(description="False when no credible explanation is available for this model.")
     model: ModelRef
 
 

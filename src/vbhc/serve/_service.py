@@ -49,6 +49,7 @@ _DIRECT_FIELDS = (
 _SOURCE_FIELD = {"age_band": "age"}
 _EQ5D_LEVEL_COLUMNS = ("eq5d_pre_mo", "eq5d_pre_sc", "eq5d_pre_ua", "eq5d_pre_pd", "eq5d_pre_ad")
 _EFFECT_SCALE = {"identity": "difference", "log": "ratio", "logit": "odds_ratio"}
+_MAX_LINK_EFFECT = 700.0  # exp(700) is near the largest float
 
 
 class RequestProblem(Exception):
@@ -206,7 +207,7 @@ class PredictionService:
             frame = self._frame([patients[i].row for i in idx], joint)
             for outcome, model in self._by_joint[joint]:
                 figures = _figures(model, frame)
-                factors = _factors(model, frame)
+                factors = _factors(model, frame) if model.info.explained else [[] for _ in idx]
                 applies = np.asarray(model.in_population(frame), dtype=bool)
                 for k, i in enumerate(idx):
                     results[i].append(
@@ -252,6 +253,7 @@ class PredictionService:
             ]
             if applicable
             else [],
+            explained=info.explained,
             model=_model_ref(info),
         )
 
@@ -309,8 +311,10 @@ def _factors(model: ServedModel, frame: pd.DataFrame) -> list[list[tuple[str, fl
     if len(names) < len(fields):
         grouping = np.array([[f == n for n in names] for f in fields], dtype=float)
         values = values @ grouping
+    # an effect beyond what a float can express as a ratio is no explanation: left out
+    values = np.where(np.isfinite(values) & (np.abs(values) < _MAX_LINK_EFFECT), values, 0.0)
     out = []
-    for row in np.nan_to_num(values):
+    for row in values:
         order = np.argsort(-np.abs(row), kind="stable")[:TOP_FACTORS]
         out.append([(names[j], float(row[j])) for j in order if abs(row[j]) > 1e-9])
     return out

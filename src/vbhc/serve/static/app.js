@@ -298,8 +298,10 @@
         el("strong", { text: fieldLabel(f.field) + (value ? `: ${value}` : "") }),
         ` ${t(`${f.direction === "up" ? "raises" : "lowers"}_${words}`)} (${effect})`);
     });
-    return el("div", { class: "factors" }, el("h4", { text: t(`outcome_${outcome.outcome}`) }),
-      items.length ? el("ul", {}, ...items) : el("p", { text: t("factors_none") }));
+    let body = el("p", { text: t("factors_none") });
+    if (!outcome.explained) body = el("p", { class: "muted", text: t("factors_unavailable") });
+    else if (items.length) body = el("ul", {}, ...items);
+    return el("div", { class: "factors" }, el("h4", { text: t(`outcome_${outcome.outcome}`) }), body);
   }
 
   function figureText(outcome, figure) {
