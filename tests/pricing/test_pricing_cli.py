@@ -3,26 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from value_helpers import run_vbhc
 
-from vbhc.cli import main
 from vbhc.core.io import read_parquet
-
-
-def vbhc(*args: str | Path, capsys) -> tuple[int, str]:
-    """Run the CLI in this process: (exit code, stderr)."""
-    argv = sys.argv
-    sys.argv = ["vbhc", "-q", *map(str, args)]
-    try:
-        with pytest.raises(SystemExit) as exit_:
-            main()
-    finally:
-        sys.argv = argv
-    return exit_.value.code or 0, capsys.readouterr().err
 
 
 @pytest.fixture
@@ -37,7 +24,7 @@ def inputs(tmp_path, priced_registry) -> tuple[Path, Path]:
 def test_price_command(inputs, tmp_path, capsys):
     ep, pred = inputs
     out = tmp_path / "out"
-    code, err = vbhc("price", "--episodes", ep, "--predictions", pred, "--config", "pipelines/pricing.yaml",
+    code, err = run_vbhc("price", "--episodes", ep, "--predictions", pred, "--config", "pipelines/pricing.yaml",
                      "--out", out, capsys=capsys)  # fmt: skip
     assert code == 0, err
     prices = read_parquet(out / "episode_prices.parquet")
@@ -53,14 +40,14 @@ def test_price_command(inputs, tmp_path, capsys):
 def test_value_and_price_share_a_folder(inputs, tmp_path, capsys):
     ep, pred = inputs
     out = tmp_path / "shared"
-    assert vbhc("price", "--episodes", ep, "--predictions", pred, "--out", out, capsys=capsys)[0] == 0
+    assert run_vbhc("price", "--episodes", ep, "--predictions", pred, "--out", out, capsys=capsys)[0] == 0
     before = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
     cfg = tmp_path / "value.yaml"
     cfg.write_text(
         "levels: {hospital: hospital_id}\nvalue: null\n"
         "outcomes:\n  - {name: complication_90d, type: binary, higher_is_better: false, tier: recovery}\n"
     )
-    code, err = vbhc("value", "--episodes", ep, "--predictions", pred, "--out", out, "--config", cfg, capsys=capsys)
+    code, err = run_vbhc("value", "--episodes", ep, "--predictions", pred, "--out", out, "--config", cfg, capsys=capsys)
     assert code == 0, err
     names = {p.name for p in out.iterdir()}
     assert {"pricing_report.html", "value_report.html", "episode_prices.parquet", "provider_value.parquet",
@@ -74,6 +61,6 @@ def test_bad_pricing_config_gives_one_line_and_no_output(inputs, tmp_path, capsy
     cfg = tmp_path / "pricing.yaml"
     cfg.write_text("warranty: {enabled: true, window_days: 365}\nbundle: {window_days: 365}\n")
     out = tmp_path / "out"
-    code, err = vbhc("price", "--episodes", ep, "--predictions", pred, "--config", cfg, "--out", out, capsys=capsys)
+    code, err = run_vbhc("price", "--episodes", ep, "--predictions", pred, "--config", cfg, "--out", out, capsys=capsys)
     assert code == 2 and err.count("\n") == 1 and "must extend beyond the bundle" in err and str(cfg) in err
     assert not out.exists()

@@ -3,30 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from value_helpers import run_vbhc
 from value_sim import simulate_registry
 
-from vbhc.cli import main
 from vbhc.core.io import read_parquet
 
 OUTPUTS = ["provider_value", "prom_response", "value", "porter_tiers", "funnel_parameters"]
-
-
-def vbhc(*args: str | Path, capsys) -> tuple[int, str]:
-    """Run the CLI in this process: (exit code, stderr)."""
-    argv = sys.argv
-    sys.argv = ["vbhc", "-q", *map(str, args)]
-    try:
-        with pytest.raises(SystemExit) as exit_:
-            main()
-    finally:
-        sys.argv = argv
-    return exit_.value.code or 0, capsys.readouterr().err
 
 
 def write_inputs(tmp_path: Path, models: list[dict] | None = None) -> tuple[Path, Path]:
@@ -47,7 +34,7 @@ def test_value_command_writes_every_output(tmp_path, capsys):
         {"name": "vbhc-all-death_90d", "version": "1", "outcome": "death_90d", "joint": "all"}]  # fmt: skip
     ep, pred = write_inputs(tmp_path, models)
     out = tmp_path / "out"
-    code, err = vbhc("value", "--episodes", ep, "--predictions", pred, "--out", out, capsys=capsys)
+    code, err = run_vbhc("value", "--episodes", ep, "--predictions", pred, "--out", out, capsys=capsys)
     assert code == 0, err
     for name in OUTPUTS:
         df = read_parquet(out / f"{name}.parquet")
@@ -70,7 +57,7 @@ def test_bad_predictions_give_one_line_and_no_output(tmp_path, capsys):
     models = [{"name": "vbhc-hip-los_days", "version": "1", "outcome": "los_days", "joint": "hip"}]
     ep, pred = write_inputs(tmp_path, models)
     out = tmp_path / "out"
-    code, err = vbhc("value", "--episodes", ep, "--predictions", pred, "--out", out, capsys=capsys)
+    code, err = run_vbhc("value", "--episodes", ep, "--predictions", pred, "--out", out, capsys=capsys)
     assert code == 2
     assert err.startswith("vbhc: table 'predictions'") and err.count("\n") == 1
     assert not out.exists()
@@ -80,6 +67,6 @@ def test_bad_config_names_file_and_key(tmp_path, capsys):
     ep, pred = write_inputs(tmp_path)
     cfg = tmp_path / "value.yaml"
     cfg.write_text("outcomes:\n  - {name: oxford_12m, type: continous}\n")
-    code, err = vbhc("value", "--episodes", ep, "--predictions", pred, "--out", tmp_path / "o", "--config", cfg,
+    code, err = run_vbhc("value", "--episodes", ep, "--predictions", pred, "--out", tmp_path / "o", "--config", cfg,
                      capsys=capsys)  # fmt: skip
     assert code == 2 and str(cfg) in err and "outcomes.0.type" in err

@@ -19,3 +19,21 @@ def make_settings(**overrides) -> ValueSettings:
     }
     data.update(overrides)
     return parse_config(data, ValueSettings, source="test settings")
+
+
+def run_vbhc(*args, capsys) -> tuple[int, str]:
+    """Run the ``vbhc`` CLI in this process (quiet): (exit code, stderr)."""
+    import sys
+
+    import pytest
+
+    from vbhc.cli import main
+
+    argv = sys.argv
+    sys.argv = ["vbhc", "-q", *map(str, args)]
+    try:
+        with pytest.raises(SystemExit) as exit_:
+            main()
+    finally:
+        sys.argv = argv
+    return exit_.value.code or 0, capsys.readouterr().err

@@ -46,17 +46,38 @@ def _units(result: ValueResult, outcome: str, joint: str, level: str) -> tuple[p
     return shown, (nation.iloc[0] if len(nation) else None), int(units["suppressed"].sum())
 
 
-def funnel_figure(result: ValueResult, spec: OutcomeSpec, settings: ValueSettings, level: str) -> str:
-    """One funnel plot per joint for ``spec`` at ``level`` (adjusted outcome against n or E)."""
+def _figure(panels: int, height: float = 3.6):
+    """A row of ``panels`` axes."""
+    fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, height), squeeze=False)
+    return fig, list(axes[0])
+
+
+def _finish(fig, title: str) -> None:
+    fig.suptitle(title, fontsize=11)
+    fig.subplots_adjust(wspace=0.3, top=0.82)
+
+
+def _outcome_panels(result: ValueResult, outcome: str, settings: ValueSettings, level: str):
+    """A figure with one panel per joint, and (axes, joint, shown units, nation row,
+    withheld count) for the joints with data (the others are blanked)."""
     joints = _joints(settings)
-    fig, axes = plt.subplots(1, len(joints), figsize=(4.6 * len(joints), 3.6), squeeze=False)
-    notes = []
-    for ax, joint in zip(axes[0], joints, strict=True):
-        shown, nation, withheld = _units(result, spec.name, joint, level)
+    fig, axes = _figure(len(joints))
+    panels = []
+    for ax, joint in zip(axes, joints, strict=True):
+        shown, nation, withheld = _units(result, outcome, joint, level)
         if nation is None or shown.empty:
             ax.set_axis_off()
             ax.set_title(f"{joint}: no data")
             continue
+        panels.append((ax, joint, shown, nation, withheld))
+    return fig, panels
+
+
+def funnel_figure(result: ValueResult, spec: OutcomeSpec, settings: ValueSettings, level: str) -> str:
+    """One funnel plot per joint for ``spec`` at ``level`` (adjusted outcome against n or E)."""
+    fig, panels = _outcome_panels(result, spec.name, settings, level)
+    notes = []
+    for ax, joint, shown, nation, withheld in panels:
         fit = result.funnel(spec.name, joint, level).funnel
         centre = float(nation["adjusted"])
         if spec.type == "binary":
@@ -85,8 +106,7 @@ def funnel_figure(result: ValueResult, spec: OutcomeSpec, settings: ValueSetting
         ax.legend(fontsize=7, frameon=False, loc="lower right")
         od = f"overdispersion phi = {fit.phi:.2f}, tau2 = {fit.tau2:.3g}" if fit.adjusted else "no overdispersion adjustment"
         notes.append(f"{joint}: {od}; {withheld} {level}s with fewer than {settings.min_cell} patients withheld")
-    fig.suptitle(f"{spec.title} by {level}", fontsize=11)
-    fig.subplots_adjust(wspace=0.3, top=0.82)
+    _finish(fig, f"{spec.title} by {level}")
     return figure_html(
         fig,
         alt=f"Funnel plot of {spec.title} by {level}",
@@ -101,14 +121,9 @@ def funnel_figure(result: ValueResult, spec: OutcomeSpec, settings: ValueSetting
 
 def caterpillar_figure(result: ValueResult, spec: OutcomeSpec, settings: ValueSettings, level: str) -> str:
     """Raw adjusted estimates with intervals and the shrunken estimates, units sorted."""
-    joints = _joints(settings)
-    fig, axes = plt.subplots(1, len(joints), figsize=(4.6 * len(joints), 3.6), squeeze=False)
+    fig, panels = _outcome_panels(result, spec.name, settings, level)
     notes = []
-    for ax, joint in zip(axes[0], joints, strict=True):
-        shown, nation, withheld = _units(result, spec.name, joint, level)
-        if nation is None or shown.empty:
-            ax.set_axis_off()
-            continue
+    for ax, joint, shown, nation, withheld in panels:
         shown = shown.sort_values("adjusted")
         pos = np.arange(len(shown))
         ax.errorbar(
@@ -129,8 +144,7 @@ def caterpillar_figure(result: ValueResult, spec: OutcomeSpec, settings: ValueSe
         ax.set_title(f"{joint}: {len(shown)} {level}s, n = {int(shown['n'].sum()):,}")
         ax.legend(fontsize=7, frameon=False)
         notes.append(f"{joint}: {withheld} withheld")
-    fig.suptitle(f"{spec.title}: raw and shrunken", fontsize=11)
-    fig.subplots_adjust(wspace=0.3, top=0.82)
+    _finish(fig, f"{spec.title}: raw and shrunken")
     return figure_html(
         fig,
         alt=f"Caterpillar plot of {spec.title} by {level}",
@@ -147,9 +161,9 @@ def value_matrix_figure(result: ValueResult, settings: ValueSettings, level: str
     assert vs is not None and result.value is not None
     spec = settings.outcome(vs.outcome)
     joints = _joints(settings)
-    fig, axes = plt.subplots(1, len(joints), figsize=(4.6 * len(joints), 3.8), squeeze=False)
+    fig, axes = _figure(len(joints), 3.8)
     notes = []
-    for ax, joint in zip(axes[0], joints, strict=True):
+    for ax, joint in zip(axes, joints, strict=True):
         v = result.value[(result.value["joint"] == joint)]
         units = v[v["level"] == level]
         shown = units[~units["suppressed"]]
@@ -165,8 +179,7 @@ def value_matrix_figure(result: ValueResult, settings: ValueSettings, level: str
         ax.set_ylabel(f"adjusted {spec.title}")
         ax.set_title(f"{joint}: {len(shown)} {level}s, n = {int(shown['n_episodes'].sum()):,}")
         notes.append(f"{joint}: {int(units['suppressed'].sum())} withheld")
-    fig.suptitle("Value matrix: better outcome (up) at lower cost (left)", fontsize=11)
-    fig.subplots_adjust(wspace=0.3, top=0.82)
+    _finish(fig, "Value matrix: better outcome (up) at lower cost (left)")
     return figure_html(
         fig,
         alt="Value matrix of adjusted outcome against adjusted cost",
