@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 
 DEFAULT_TRACKING_URI = "sqlite:///vbhc-mlruns/mlflow.db"
+TRACKING_URI_HELP = "MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///vbhc-mlruns/mlflow.db)."
+"""Help text of every command's ``--tracking-uri`` option."""
 _OFFLINE = {"MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_ENABLE_TELEMETRY": "false", "DO_NOT_TRACK": "1"}
 
 

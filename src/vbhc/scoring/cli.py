@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from vbhc.core.tracking import TRACKING_URI_HELP
+
 
 def register(app: typer.Typer) -> None:
     @app.command("predict")
@@ -14,18 +16,14 @@ def register(app: typer.Typer) -> None:
         model: list[str] = typer.Option(
             None,
             "--model",
-            help="Model NAME[@ALIAS] or NAME/VERSION (default alias champion); repeatable [default: every champion].",
+            help="Model NAME, NAME@ALIAS or NAME/VERSION (default alias champion); repeatable (default: every champion).",
         ),
         out: Path = typer.Option(
-            ..., "--out", help="Predictions Parquet: episode_id, pred_<outcome> [+ _lower/_upper]."
+            ..., "--out", help="Predictions Parquet: episode_id, pred_<outcome> (+ _lower/_upper)."
         ),
-        tracking_uri: str = typer.Option(
-            None,
-            "--tracking-uri",
-            help="MLflow tracking URI [default: $MLFLOW_TRACKING_URI, else sqlite:///vbhc-mlruns/mlflow.db].",
-        ),
+        tracking_uri: str = typer.Option(None, "--tracking-uri", help=TRACKING_URI_HELP),
         table: str = typer.Option(
-            None, "--table", help="Which table's champions to use without --model [default: the file's table, else episodes]."
+            None, "--table", help="Which table's champions to use without --model (default: the file's table, else episodes)."
         ),
     ) -> None:
         """Predict every outcome for every episode (hip rows by hip models, knee by knee, pooled for all)."""

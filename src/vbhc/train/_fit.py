@@ -93,16 +93,11 @@ def build_pipeline(spec: ModelSpec, candidate: str, *, robust: bool = False) -> 
     if candidate != "hgb":
         raise ValueError(f"unknown candidate {candidate!r}")
     h = spec.hgb
-    settings = dict(
-        learning_rate=h.learning_rate,
-        max_iter=h.max_iter,
-        max_leaf_nodes=h.max_leaf_nodes,
-        min_samples_leaf=h.min_samples_leaf,
-        l2_regularization=h.l2_regularization,
-        early_stopping=h.early_stopping,
-        categorical_features=list(range(len(f.categorical))) or None,
-        random_state=spec.seed,
-    )
+    settings = {
+        **h.model_dump(exclude={"loss"}),  # the spec's keys are HistGradientBoosting's parameter names
+        "categorical_features": list(range(len(f.categorical))) or None,
+        "random_state": spec.seed,
+    }
     model = (
         HistGradientBoostingClassifier(**settings)
         if spec.kind == "binary"
@@ -193,11 +188,11 @@ def _choose_test_year(years: np.ndarray, pop: np.ndarray, asc_obs: np.ndarray, a
     for year in reversed(candidates):
         in_year = pop & (years == year)
         share = asc[in_year].mean() if in_year.any() else 0.0
-        if share >= v.min_ascertained_share and np.any(asc_obs & (years == year)):
+        if share >= v.min_ascertained_share and np.sum(asc_obs & (years == year)) >= v.min_test_rows:
             return int(year)
     raise InputError(
         f"model {spec.model_name!r}: no operation year has the outcome ascertained for "
-        f"{v.min_ascertained_share:.0%} of its patients",
+        f"{v.min_ascertained_share:.0%} of its patients and at least {v.min_test_rows} patients with it",
         table=spec.table, column=YEAR_COLUMN,
     )
 
@@ -360,8 +355,8 @@ def train_model(episodes: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
        episodes stay in one fold).  Boosting is selected only if it beats the GLM by
        more than ``prefer_glm_within``.
     3. Final fits on the training years: continuous models get split-conformal
-       intervals; binary models are recalibrated when their out-of-fold calibration
-       is off (or as configured).
+       intervals; the selected binary model is recalibrated when its out-of-fold
+       calibration is off (or as configured).
     4. Temporal test: metrics of every candidate, calibration table, subgroups,
        external reference (if configured).
 
@@ -408,7 +403,8 @@ def _fit_and_evaluate(spec: ModelSpec, rows: Rows, timings: dict[str, float]) ->
     fitted: dict[str, Pipeline] = {}
     recalibrated: dict[str, bool] = {}
     for cand in CANDIDATES:
-        recal = cand != "comparator" and _needs_recalibration(spec, cv_metrics[cand])
+        # Only the selected model is recalibrated (the others are fitted for comparison).
+        recal = cand == selected and _needs_recalibration(spec, cv_metrics[cand])
         recalibrated[cand] = recal
         pipe = _finalise(spec, build_pipeline(spec, cand, robust=robust), recal)
         fitted[cand] = _fit(pipe, X_train, y_train, weights)
@@ -436,7 +432,7 @@ def _fit_and_evaluate(spec: ModelSpec, rows: Rows, timings: dict[str, float]) ->
     reference = _reference_comparison(spec, X_test, y_test, chosen)
     timings["test_evaluation"] = round(time.perf_counter() - t3, 3)
 
-    explainer = fitted["glm"]
+    features = {"numeric": spec.features.numeric, "categorical": spec.features.categorical, "boolean": spec.features.boolean}
     model = OutcomeModel(
         name=spec.model_name,
         table=spec.table,
@@ -445,17 +441,17 @@ def _fit_and_evaluate(spec: ModelSpec, rows: Rows, timings: dict[str, float]) ->
         kind=spec.kind,
         unit=spec.unit,
         bounds=spec.bounds,
-        features={"numeric": spec.features.numeric, "categorical": spec.features.categorical, "boolean": spec.features.boolean},
-        population={k: v for k, v in spec.population.items()},
+        features=features,
+        population=dict(spec.population),
         estimator=fitted[selected],
-        explainer=explainer,
+        explainer=fitted["glm"],
         candidate=selected,
         recalibrated=recalibrated[selected],
         training_period=(train_years[0], train_years[-1]),
         test_year=test_year,
         n_train=len(y_train),
         test_metrics=_round(test_metrics[selected]),
-        feature_summary=summarise_features(X_train, {"numeric": spec.features.numeric, "categorical": spec.features.categorical, "boolean": spec.features.boolean}),
+        feature_summary=summarise_features(X_train, features),
         interval_coverage=spec.validation.interval_coverage if spec.kind == "continuous" else None,
         spec_hash=config_hash(spec),
     )

@@ -15,7 +15,7 @@ import pandas as pd
 
 from vbhc.core.io import atomic_output_dir, write_json, write_text
 from vbhc.core.log import get_logger, timed
-from vbhc.train._card import model_card
+from vbhc.train._card import model_card, reference_table
 from vbhc.train._fit import TrainingResult, train_model
 from vbhc.train._spec import ModelSpec
 
@@ -115,25 +115,42 @@ def train_all(
             rows.append(summary_row(result, registration))
         summary = pd.DataFrame(rows)
         write_text(summary.to_csv(index=False), Path(tmp) / "summary.csv")
+        comparison = comparison_table(results)
+        if comparison is not None:
+            write_text(comparison.to_csv(index=False), Path(tmp) / "comparison.csv")
+    summary.attrs["comparison"] = comparison
     return summary
 
 
-def print_summary(summary: pd.DataFrame) -> None:
-    """The one-table summary of all models on the console (rich)."""
+def comparison_table(results: list[TrainingResult]) -> pd.DataFrame | None:
+    """Each model beside its external reference model on the same test patients (None without any)."""
+    parts = []
+    for result in results:
+        table = reference_table(result.metrics)
+        if table is not None:
+            parts.append(table.assign(outcome=result.metrics["model"])[["outcome", *table.columns]])
+    return pd.concat(parts, ignore_index=True) if parts else None
+
+
+def _console():
     from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
+def _rich_table(frame: pd.DataFrame, title: str, labels: dict[str, str] | None = None):
     from rich.table import Table
 
-    table = Table(title="vbhc outcome models: performance in the temporal test year", show_lines=False)
-    cols = {"model": "model", "n_train": "n train", "n_test": "n test", "selected": "selected", "metric": "metric",
-            "test": "test", "comparator": "pre-op only", "calibration_slope": "cal. slope", "coverage": "coverage",
-            "ici": "ICI", "reference": "reference", "version": "version", "alias": "alias"}
-    present = [c for c in cols if c in summary and summary[c].notna().any()]
+    labels = labels or {}
+    table = Table(title=title)
+    present = [c for c in frame.columns if frame[c].notna().any()]
     for c in present:
-        table.add_column(cols[c], justify="left" if c in ("model", "selected", "metric", "alias") else "right", no_wrap=True)
-    for row in summary.itertuples(index=False):
+        numeric = pd.api.types.is_numeric_dtype(frame[c]) or frame[c].map(lambda v: isinstance(v, (int, float))).all()
+        table.add_column(labels.get(c, c.replace("_", " ")), justify="right" if numeric else "left", no_wrap=True)
+    for row in frame[present].itertuples(index=False):
         cells = []
-        for c in present:
-            v = getattr(row, c)
+        for v in row:
             if v is None or (isinstance(v, float) and math.isnan(v)):
                 cells.append("")
             elif isinstance(v, float):
@@ -141,7 +158,16 @@ def print_summary(summary: pd.DataFrame) -> None:
             else:
                 cells.append(str(v))
         table.add_row(*cells)
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=160)
-    console.print(table)
+    return table
+
+
+def print_summary(summary: pd.DataFrame) -> None:
+    """The one-table summary of all models on the console (rich); the external comparison if any."""
+    labels = {"n_train": "n train", "n_test": "n test", "comparator": "pre-op only", "calibration_slope": "cal. slope",
+              "ici": "ICI"}
+    console = _console()
+    console.print(_rich_table(summary, "vbhc outcome models: performance in the temporal test year", labels))
+    comparison = summary.attrs.get("comparison")
+    if comparison is not None:
+        console.print(_rich_table(comparison, "External reference on the same test patients"))
+

@@ -113,6 +113,9 @@ class ValidationSpec(Settings):
         "latest", description="operation year held out; 'latest' = the last year with the outcome ascertained"
     )
     first_train_year: int | None = None
+    min_test_rows: int = Field(
+        100, ge=1, description="'latest' skips years with fewer patients with the outcome than this"
+    )
     min_ascertained_share: float = Field(
         0.8, gt=0, le=1, description="a year counts as ascertained when this share of its population has the outcome known"
     )

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from vbhc.core.tracking import TRACKING_URI_HELP
+
 
 def register(app: typer.Typer) -> None:
     @app.command("train")
@@ -14,21 +16,17 @@ def register(app: typer.Typer) -> None:
             ..., "--episodes", help="Episodes Parquet (from vbhc prepare, or the NHS import for models/nhs)."
         ),
         models: Path = typer.Option(
-            None, "--models", help="Folder of model specifications, one YAML per model [default: models/]."
+            None, "--models", help="Folder of model specifications, one YAML per model (default: models/)."
         ),
         out: Path = typer.Option(
             ..., "--out", help="Output folder: OUT/<model>/metrics.json, model card (md, html), plots; summary.csv."
         ),
-        tracking_uri: str = typer.Option(
-            None,
-            "--tracking-uri",
-            help="MLflow tracking URI [default: $MLFLOW_TRACKING_URI, else sqlite:///vbhc-mlruns/mlflow.db].",
-        ),
+        tracking_uri: str = typer.Option(None, "--tracking-uri", help=TRACKING_URI_HELP),
         only: list[str] = typer.Option(
-            None, "--model", help="Train only this model (short or registered name); repeatable [default: all]."
+            None, "--model", help="Train only this model (short or registered name); repeatable (default: all)."
         ),
         register_models: bool = typer.Option(
-            True, "--register/--no-register", help="Log to MLflow and register the models [default: register]."
+            True, "--register/--no-register", help="Log to MLflow and register the models (default: register)."
         ),
     ) -> None:
         """Train, validate (temporal test year + CV) and register every outcome model."""
