@@ -17,8 +17,8 @@ from prepare_registry import D, Registry
 OP = D(2013, 3, 4)
 
 
-def cohort_registry() -> Registry:
-    r = Registry()
+def cohort_registry(r: Registry | None = None) -> Registry:
+    r = r or Registry()
     r.person("base")
     r.operation("base", OP)
     r.person("noside")

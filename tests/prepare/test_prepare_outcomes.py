@@ -26,8 +26,8 @@ def days(n: int, base: dt.date = OP) -> dt.date:
     return base + dt.timedelta(days=n)
 
 
-def outcome_registry() -> Registry:  # noqa: PLR0915 - one scenario per block
-    r = Registry()
+def outcome_registry(r: Registry | None = None) -> Registry:  # noqa: PLR0915 - one scenario per block
+    r = r or Registry()
     # -- stays and readmissions -------------------------------------------------------
     r.person("transfer")  # index 03-04 08:00..03-05 10:00, next contact exactly 4 h later joins
     c = r.contact("transfer", T(2013, 3, 4, 8), T(2013, 3, 5, 10), dx="DM161")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import ibis
 import pandas as pd
@@ -100,6 +101,7 @@ def build_episodes(
     *,
     scorer: Scorer = score_with_vbhc_proms,
     extract: tuple[dt.date | None, dt.date | None] = (None, None),
+    workdir: Path | None = None,
 ) -> EpisodeBuild:
     """Build the episode table under ``docs/episode-definitions.md``.
 
@@ -113,6 +115,8 @@ def build_episodes(
         PROM scorer (default: :func:`vbhc.proms.score_prom_responses`).
     extract:
         First day and extract date stated by the extract (see :func:`resolve_data_window`).
+    workdir:
+        Folder for intermediate Parquet files on Spark (default: a temporary folder).
     """
     from vbhc.schemas import load_schema
 
@@ -123,7 +127,7 @@ def build_episodes(
     timings: dict[str, float] = {}
     T = tables
 
-    ws = Workspace(T["contacts"].get_backend())
+    ws = Workspace(T["contacts"].get_backend(), workdir)
     try:
         with timed("data window", timings, log):
             data_start, data_end = resolve_data_window(T["contacts"], config, extract)
@@ -132,7 +136,6 @@ def build_episodes(
             rows = index_procedure_rows(T["procedures"], T["contacts"], codes)
             n_rows = int(rows.count().execute())
             cand = ws.keep(collapse_candidates(rows), "candidates")
-            n_cand = int(cand.count().execute())
             screened = ws.keep(
                 screen_candidates(
                     cand, T["arthroplasty_registry"], T["patients"],
@@ -142,6 +145,7 @@ def build_episodes(
             )  # fmt: skip
             counts = screened.group_by("exclusion_step").aggregate(n=screened.count()).to_pandas()
             step_counts = {int(k): int(n) for k, n in zip(counts["exclusion_step"], counts["n"]) if pd.notna(k)}
+            n_cand = int(counts["n"].sum())
             attrition = pd.DataFrame(attrition_table(n_rows, step_counts, n_cand, s))
 
         with timed("index stays", timings, log):

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import ibis
 import pandas as pd
+import pyarrow as pa
 
 from vbhc.prepare._settings import PrepareSettings
 from vbhc.prepare._time import day_number
@@ -124,7 +125,11 @@ def scored_table(scored: pd.DataFrame) -> ibis.Table:
             **{d: "float64" for d in EQ5D_DIMENSIONS},
         }
     )
-    return ibis.memtable(frame, schema=schema)
+    table = ibis.memtable(pa.Table.from_pandas(frame, schema=schema.to_pyarrow(), preserve_index=False))
+    # missing scores must be nulls on every engine: Spark keeps NaN, which compares
+    # greater than any number
+    numbers = {c: ibis.cases((table[c].isnan(), ibis.null("float64")), else_=table[c]) for c in ["score", *EQ5D_DIMENSIONS]}
+    return table.mutate(**numbers)
 
 
 def prom_features(chosen: ibis.Table, scored: ibis.Table) -> ibis.Table:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 
 import ibis
 
@@ -16,30 +19,35 @@ def left_join(left: ibis.Table, right: ibis.Table, keys: str | list[str]) -> ibi
 
 
 class Workspace:
-    """Materialises intermediate tables on the tables' backend and drops them afterwards.
+    """Materialises intermediate tables on the tables' backend and removes them afterwards.
 
     DuckDB gets temporary tables (spilled to its temp directory beyond the memory
-    limit); other backends use ``Table.cache()`` (Spark: a persisted DataFrame).
+    limit).  Other backends (Spark) write Parquet under ``folder`` and read it back,
+    which also cuts the query lineage: Spark's plans would otherwise grow with every
+    step that reuses an earlier one.
     """
 
-    def __init__(self, backend) -> None:
+    def __init__(self, backend, folder: Path | None = None) -> None:
         self.backend = backend
         self._tables: list[str] = []
         self._prefix = f"vbhc_{uuid.uuid4().hex[:8]}_"
+        self._own_folder = folder is None and backend.name != "duckdb"
+        self.folder = Path(tempfile.mkdtemp(prefix="vbhc-prepare-")) if self._own_folder else folder
 
     def keep(self, expr: ibis.Table, name: str) -> ibis.Table:
         """Compute ``expr`` now and return a table reading the result."""
-        if self.backend.name != "duckdb":
-            # ibis 12's PySpark cache does not register in-memory tables (code lists,
-            # price factors); an empty query through the public API does.
-            expr.limit(0).execute()
-            return expr.cache()
         table = self._prefix + name
-        self._tables.append(table)
-        return self.backend.create_table(table, expr, temp=True)
+        if self.backend.name == "duckdb":
+            self._tables.append(table)
+            return self.backend.create_table(table, expr, temp=True)
+        path = self.folder / table
+        self.backend.to_parquet(expr, str(path))
+        return self.backend.read_parquet(str(path), table_name=table)
 
     def close(self) -> None:
         """Drop the temporary tables (raw SQL: see ibis' DuckDB ``drop_table`` with sqlglot 30)."""
         for table in self._tables:
             self.backend.raw_sql(f'DROP TABLE IF EXISTS "{table}"')
         self._tables.clear()
+        if self._own_folder and self.folder is not None:
+            shutil.rmtree(self.folder, ignore_errors=True)

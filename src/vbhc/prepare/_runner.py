@@ -125,16 +125,21 @@ def open_engine(engine: EngineSettings, temp_dir: Path) -> Iterator[Any]:
     else:
         from pyspark.sql import SparkSession
 
-        spark = (
-            SparkSession.builder.master(f"local[{engine.threads}]")
-            .appName("vbhc-prepare")
-            .config("spark.ui.enabled", "false")
-            .config("spark.driver.memory", engine.memory_limit.replace(" ", "").replace("B", "").lower())
-            .config("spark.sql.session.timeZone", "UTC")
-            .config("spark.sql.shuffle.partitions", str(max(2, engine.threads * 2)))
-            .config("spark.local.dir", str(engine.temp_directory or temp_dir))
-            .getOrCreate()
-        )
+        conf = {
+            "spark.master": f"local[{engine.threads}]",
+            "spark.app.name": "vbhc-prepare",
+            "spark.ui.enabled": "false",
+            "spark.driver.memory": engine.memory_limit.replace(" ", "").replace("iB", "").replace("B", "").lower(),
+            "spark.sql.session.timeZone": "UTC",
+            "spark.sql.shuffle.partitions": str(4 * engine.threads),  # adaptive execution coalesces
+            "spark.sql.maxPlanStringLength": "100000",
+            "spark.local.dir": str(engine.temp_directory or temp_dir),
+            **engine.spark_conf,
+        }
+        builder = SparkSession.builder
+        for key, value in conf.items():
+            builder = builder.config(key, value)
+        spark = builder.getOrCreate()
         try:
             yield ibis.pyspark.connect(spark)
         finally:
@@ -161,7 +166,7 @@ def run_prepare(raw: str | Path, out: str | Path, config_path: str | Path | None
         spill = Path(tempfile.mkdtemp(prefix=".engine-", dir=tmp))
         try:
             with open_engine(config.settings.engine, spill) as con:
-                build = build_episodes(read_tables(con, inputs), config, extract=extract_window(raw))
+                build = build_episodes(read_tables(con, inputs), config, extract=extract_window(raw), workdir=spill)
         finally:
             shutil.rmtree(spill, ignore_errors=True)
         manifest = write_outputs(tmp, build, config, inputs, started=started, t0=t0)
