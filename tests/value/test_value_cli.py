@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 from value_helpers import run_vbhc
 from value_sim import simulate_registry
 
