@@ -125,7 +125,7 @@ class ReturnToWork(Settings):
     earliest_start_week: int = Field(1, ge=0)
     within_weeks: int = Field(26, ge=1)
     followed_weeks: int = Field(30, ge=1)
-    max_weeks: int = Field(104, ge=1)
+    max_weeks: int = Field(104, ge=1, le=104, description="latest start week searched (schema bound)")
 
     @model_validator(mode="after")
     def _order(self) -> ReturnToWork:
@@ -144,7 +144,7 @@ class OutcomeSettings(Settings):
     death_days: dict[Literal["30d", "90d", "1y"], int] = Field(
         default_factory=lambda: {"30d": 30, "90d": 90, "1y": 365}
     )
-    followup_max_days: int = Field(730, ge=365)
+    followup_max_days: int = Field(730, ge=365, le=730, description="follow-up cap, days (schema bound)")
     return_to_work: ReturnToWork = Field(default_factory=ReturnToWork)
 
     @model_validator(mode="after")
