@@ -113,7 +113,10 @@ def _one_hot_part(name: str, column: str, pipe: Any, prefill: dict[str, Any]) ->
     imputer, encoder = steps
     if imputer.strategy != "constant" or encoder.handle_unknown != "ignore" or encoder.min_frequency or encoder.max_categories:
         raise NotCompilable(f"{name}: unsupported encoder settings")
-    fill = str(prefill[column]) if column in prefill else (imputer.fill_value if imputer.fill_value is not None else MISSING_LEVEL)
+    # the level the imputer puts in (``"missing"``, or the commonest level when training
+    # had none missing); ``prefill`` overrides it
+    learned = imputer.statistics_[0] if getattr(imputer, "statistics_", None) is not None else None
+    fill = str(prefill[column]) if column in prefill else str(learned if learned is not None else MISSING_LEVEL)
     categories = [str(c) for c in encoder.categories_[0]]
     drop = None if encoder.drop_idx_ is None else encoder.drop_idx_[0]
     kept = [c for i, c in enumerate(categories) if drop is None or i != drop]
@@ -284,6 +287,7 @@ class CompiledPipeline:
         if not (isinstance(inner, GLMRegressor | GLMClassifier) or _is_boosting(inner)):
             raise NotCompilable(f"unknown inner estimator {type(inner).__name__}")
         self.inner = inner
+        self._boosting = _BoostingPath(inner) if _is_boosting(inner) else None
         self._local = threading.local()
 
     def design(self, frame: pd.DataFrame) -> tuple[np.ndarray, list[str]]:
@@ -314,11 +318,8 @@ class CompiledPipeline:
             if link == "log":
                 return np.exp(np.clip(eta, -700, 700))
             return expit(eta)
-        names = getattr(inner, "feature_names_in_", None)
-        arg = pd.DataFrame(X, columns=names) if names is not None else X
-        if hasattr(inner, "predict_proba"):
-            return np.asarray(inner.predict_proba(arg), dtype=float)[:, 1]
-        return np.asarray(inner.predict(arg), dtype=float)
+        assert self._boosting is not None
+        return self._boosting.predict(X)
 
     def predict(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """Estimate (or probability) and, for split-conformal models, the interval ends."""
@@ -340,12 +341,50 @@ class CompiledPipeline:
         if not isinstance(self.inner, GLMRegressor | GLMClassifier):
             raise NotCompilable("contributions need a GLM")
         X, owners = self.design(frame)
-        values = (X - self.inner.x_mean_) * self.inner.coef_
-        slope = getattr(self.final, "calibration_slope_", 1.0)
-        out = {f: np.zeros(len(frame)) for f in features}
+        values = (X - self.inner.x_mean_) * self.inner.coef_ * getattr(self.final, "calibration_slope_", 1.0)
+        position = {f: i for i, f in enumerate(features)}
+        grouping = np.zeros((len(owners), len(features)))
         for j, owner in enumerate(owners):
-            out[owner] = out.get(owner, 0.0) + values[:, j] * slope
-        return pd.DataFrame(out, index=frame.index)[features]
+            grouping[j, position[owner]] = 1.0
+        return pd.DataFrame(values @ grouping, columns=features, index=frame.index)
+
+
+class _BoostingPath:
+    """Histogram gradient boosting without its per-call input checks: the estimator's
+    own category remapping, trees and inverse link, evaluated on one thread."""
+
+    def __init__(self, model: Any) -> None:
+        needed = ("_predictors", "_loss", "_baseline_prediction", "_bin_mapper", "_predict_iterations", "_preprocessor")
+        if not all(hasattr(model, a) for a in needed):
+            raise NotCompilable("gradient boosting internals not as expected")
+        self.model = model
+        self.classifier = hasattr(model, "predict_proba")
+        pre = model._preprocessor
+        self.remap: list[tuple[int, dict[float, float]]] | None = None
+        self.order: np.ndarray | None = None
+        if pre is not None:
+            (_, encoder, cat_mask), (_, _, num_mask) = ((n, t, m) for n, t, m in pre.transformers_ if n != "remainder")
+            cat_idx, num_idx = np.flatnonzero(cat_mask), np.flatnonzero(num_mask)
+            self.remap = [
+                (int(j), {float(c): float(i) for i, c in enumerate(cats) if not pd.isna(c)})
+                for j, cats in zip(cat_idx, encoder.categories_, strict=True)
+            ]
+            self.order = np.concatenate([cat_idx, num_idx])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        model = self.model
+        if self.remap is not None:
+            X = X.copy()
+            for j, lookup in self.remap:
+                X[:, j] = [np.nan if np.isnan(v) else lookup.get(float(v), np.nan) for v in X[:, j]]
+            X = X[:, self.order]
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        raw = np.zeros((X.shape[0], model.n_trees_per_iteration_), dtype=model._baseline_prediction.dtype, order="F")
+        raw += model._baseline_prediction
+        model._predict_iterations(X, model._predictors, raw, False, 1)
+        if self.classifier:
+            return np.asarray(model._loss.predict_proba(raw), dtype=float)[:, 1]
+        return np.asarray(model._loss.link.inverse(raw.ravel()), dtype=float)
 
 
 def _is_boosting(estimator: Any) -> bool:

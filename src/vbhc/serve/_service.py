@@ -127,21 +127,13 @@ class PredictionService:
         return Patient(joint, row, pre_op, imputed, self._cautions(joint, row))
 
     def _pre_op(self, request: PredictionRequest, row: dict[str, Any]) -> PreOp:
-        from vbhc.proms import eq5d_index, load_prom_settings, oxford_score
-
         filled = 0
         if request.oxford_items is not None:
-            answers = np.array([request.oxford_answers()], dtype=float)
-            score = float(
-                oxford_score(
-                    answers,
-                    instrument=OXFORD_INSTRUMENT[request.joint],
-                    max_missing=load_prom_settings().oxford_max_missing_items,
-                )[0]
-            )
+            answers = tuple(request.oxford_answers())
+            score = _oxford_score(answers, OXFORD_INSTRUMENT[request.joint])
             if math.isnan(score):
                 raise RequestProblem("oxford_items", "too many answers missing to compute the Oxford score")
-            oxford, oxford_source, filled = score, "items", int(np.isnan(answers).sum())
+            oxford, oxford_source, filled = score, "items", sum(math.isnan(a) for a in answers)
         else:
             oxford, oxford_source = request.oxford_pre, ("given" if request.oxford_pre is not None else "imputed")
         row["oxford_pre"] = oxford
@@ -152,7 +144,7 @@ class PredictionService:
                     "eq5d_items", "the models do not record the EQ-5D value set they were trained with; give eq5d_pre"
                 )
             levels = request.eq5d_items.levels()
-            eq5d = float(eq5d_index(np.array([levels]), self.eq5d_value_set)[0])
+            eq5d = _eq5d_index(tuple(levels), self.eq5d_value_set)
             row.update(zip(_EQ5D_LEVEL_COLUMNS, levels, strict=True))
             eq5d_source = "items"
         else:
@@ -226,7 +218,8 @@ class PredictionService:
     ) -> OutcomePrediction:
         info = model.info
         imputed = {i.field for i in patient.imputed}
-        return OutcomePrediction(
+        # built from validated data: constructed without validating again (hot path)
+        return OutcomePrediction.model_construct(
             outcome=outcome.name,
             kind=outcome.kind,
             unit=outcome.unit,
@@ -242,7 +235,7 @@ class PredictionService:
             threshold=info.threshold,
             typical=self._typical[patient.joint][outcome.name] if applicable else None,
             factors=[
-                Factor(
+                Factor.model_construct(
                     field=f,
                     value=None if f in imputed else _plain(patient.row.get(f)),
                     direction="up" if c > 0 else "down",
@@ -282,10 +275,35 @@ class PredictionService:
 
 def episode_frame(rows: Sequence[dict[str, Any]], columns: Iterable[str]) -> pd.DataFrame:
     """Rows (dicts; missing keys are missing values) as a frame typed like the episodes table."""
-    columns = list(dict.fromkeys(columns))
     dtypes = _episode_dtypes()
-    frame = pd.DataFrame({c: [r.get(c) for r in rows] for c in columns})
-    return frame.astype({c: dtypes[c] for c in columns if c in dtypes})
+    data = {}
+    for c in dict.fromkeys(columns):
+        values = [r.get(c) for r in rows]
+        dtype = dtypes.get(c)
+        if dtype == "float64":
+            data[c] = np.array([np.nan if v is None else v for v in values], dtype=float)
+        elif dtype is None or dtype.startswith("datetime"):
+            data[c] = pd.array(values, dtype=object) if dtype is None else pd.array(values).astype(dtype)
+        else:
+            data[c] = pd.array(values, dtype=dtype)
+    return pd.DataFrame(data, copy=False)
+
+
+@lru_cache(maxsize=4096)
+def _eq5d_index(levels: tuple[int, ...], value_set: str) -> float:
+    """EQ-5D index of one profile (vbhc.proms), remembered: there are only 3,125 profiles."""
+    from vbhc.proms import eq5d_index
+
+    return float(eq5d_index(np.array([levels]), value_set)[0])
+
+
+@lru_cache(maxsize=16384)
+def _oxford_score(answers: tuple[float, ...], instrument: str) -> float:
+    """Oxford score (vbhc.proms, OUI missing-item rule of the PROM settings) of one set of answers."""
+    from vbhc.proms import load_prom_settings, oxford_score
+
+    max_missing = load_prom_settings().oxford_max_missing_items
+    return float(oxford_score(np.array([answers], dtype=float), instrument=instrument, max_missing=max_missing)[0])
 
 
 @lru_cache(maxsize=1)
@@ -298,8 +316,10 @@ def _figures(model: ServedModel, frame: pd.DataFrame) -> list[Figure]:
     est = pred["estimate"].to_numpy(dtype=float)
     if model.info.kind == "continuous" and "lower" in pred:
         lower, upper = pred["lower"].to_numpy(dtype=float), pred["upper"].to_numpy(dtype=float)
-        return [Figure(estimate=e, lower=lo, upper=hi) for e, lo, hi in zip(est, lower, upper, strict=True)]
-    return [Figure(estimate=e) for e in est]
+        return [
+            Figure.model_construct(estimate=e, lower=lo, upper=hi) for e, lo, hi in zip(est, lower, upper, strict=True)
+        ]
+    return [Figure.model_construct(estimate=e, lower=None, upper=None) for e in est]
 
 
 def _factors(model: ServedModel, frame: pd.DataFrame) -> list[list[tuple[str, float]]]:
