@@ -101,7 +101,7 @@ def test_cleanable_dirt_leaves_the_truth_unchanged(generated):
     """Split index stays keep admission and discharge (so los_days), late register dates
     stay within the 3-day match."""
     dirt = generated.dirt
-    c = generated.tables["contacts"].set_index("contact_id")
+    c = clean_rows(generated, "contacts").set_index("contact_id")
     ep = generated.episodes.set_index("episode_id")
     split = dirt[dirt.kind.isin(["split_contact", "overlapping_contact"])]
     assert len(split) > 0

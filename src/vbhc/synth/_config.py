@@ -7,7 +7,7 @@ from pydantic import Field, model_validator
 from vbhc.core.config import Settings
 from vbhc.synth._catalogue import HOSPITALS, MIN_HOSPITALS
 
-BLOCK_PERSONS = 20_000
+BLOCK_PERSONS = 10_000
 """Persons generated together.  Fixed, so that a seed gives the same bytes for any N
 and a run of N persons starts with exactly the persons of a smaller run."""
 

@@ -72,10 +72,11 @@ def generate_block(world: World, block: int, n: int, person_offset: int) -> Bloc
     ep = casemix(world, persons, ops, flags)
 
     # pre-operative PROMs: a feature of the outcome models
+    state = lab.labour_states(rng, world, persons, bg.n_comorbidities_at_first(persons, world))
     death_unknown = np.full(n, FAR_FUTURE)
     planned = rows[np.isin(ops["kind"][rows], PROM_KINDS)]
     pre_latent = preop_latent(rng, world, ops, ep, planned)
-    work = work_status_answer(persons, ops, planned)
+    work = work_status_answer(world, persons, state, ops, planned, 0)
     pre_long, pre_truth = questionnaires(rng, world, planned, ops, ep, pre_latent, "pre",
                                          np.zeros(len(planned), bool), death_unknown, work)
     pre_holes = pre_truth.pop("holes")
@@ -106,7 +107,6 @@ def generate_block(world: World, block: int, n: int, person_offset: int) -> Bloc
     planned = rows[np.isin(ops["kind"][rows], PROM_KINDS)]
 
     # labour market: states, sickness before surgery, return to work (first, then later operations)
-    state = lab.labour_states(rng, world, persons, bg.n_comorbidities_at_first(persons, world))
     win = lab.dream_window(world, persons, ops)
     dream = Frame.concat([lab.base_rows(world, persons, state, win),
                           lab.preop_sickness(rng, world, persons, ops, state, ep["oxford_pre"], win)])
@@ -135,9 +135,9 @@ def generate_block(world: World, block: int, n: int, person_offset: int) -> Bloc
     # follow-up PROMs
     alive_day = death_day
     long3, t3 = questionnaires(rng, world, planned, ops, ep, draws["y3"][planned], "3m",
-                               prom_truth["pre"]["responded"][planned], alive_day, work_status_answer(persons, ops, planned))
+                               prom_truth["pre"]["responded"][planned], alive_day, None)
     long12, t12 = questionnaires(rng, world, planned, ops, ep, draws["y12"][planned], "12m", t3["responded"],
-                                 alive_day, work_status_answer(persons, ops, planned))
+                                 alive_day, work_status_answer(world, persons, state, ops, planned, 365))
     holes = [pre_holes, t3.pop("holes"), t12.pop("holes")]
     prom_truth["3m"], prom_truth["12m"] = spread(ops, planned, t3), spread(ops, planned, t12)
     for tp, frame, hole in zip(TIMEPOINTS, (pre_long, long3, long12), holes):
@@ -224,10 +224,13 @@ def preop_latent(rng, world: World, ops: Frame, ep: dict, rows: np.ndarray) -> n
     return mu + p["sigma"] * rng.standard_normal(len(rows))
 
 
-def work_status_answer(persons: Frame, ops: Frame, rows: np.ndarray) -> np.ndarray:
-    """WORK item (1 working ... 4 retired) from age: the questionnaire's own report."""
-    age = ops["age"][rows]
-    return np.where(age >= 65, 4.0, np.where(age >= 18, 1.0, 5.0))
+def work_status_answer(world: World, persons: Frame, state: np.ndarray, ops: Frame, rows: np.ndarray,
+                       days_after: int) -> np.ndarray:
+    """WORK item (1 working, 3 unemployed, 4 retired, 5 other) from the person's labour-
+    market state, retired from the pension age on: the patient's own report."""
+    code = np.array([1.0, 5.0, 3.0, 1.0, 4.0, 4.0, 5.0])[state[ops["person"][rows]]]  # by lab.S_* order
+    pension = lab.pension_week(world, persons)[ops["person"][rows]]
+    return np.where(week_index(ops["op_day"][rows] + days_after) >= pension, 4.0, code)
 
 
 def spread(ops: Frame, rows: np.ndarray, truth: dict[str, np.ndarray]) -> dict[str, np.ndarray]:

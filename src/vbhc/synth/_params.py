@@ -51,8 +51,11 @@ FEATURES: dict[str, str] = {
 # depression, primary osteoarthritis, pre-op Oxford 20, 2016, unilateral.
 _GLMS: dict[str, dict[str, Any]] = {
     "oxford_12m": {
-        "family": "gaussian (latent), censored to [0, 48] after rounding to whole points",
+        "family": "gaussian",
         "link": "identity",
+        "latent": True,
+        "observed": "clip(round(Y*), 0, 48) with Y* ~ N(eta, sigma^2): whole points, ceiling 48",
+        "censoring": [0, 48],
         "intercept": 45.0,
         "sigma": 7.0,
         "coefficients": {
@@ -66,8 +69,11 @@ _GLMS: dict[str, dict[str, Any]] = {
         "hospital_effect_direction": 1,
     },
     "oxford_3m": {
-        "family": "gaussian (latent), censored to [0, 48] after rounding to whole points",
+        "family": "gaussian",
         "link": "identity",
+        "latent": True,
+        "observed": "clip(round(Y*), 0, 48) with Y* ~ N(eta, sigma^2): whole points, ceiling 48",
+        "censoring": [0, 48],
         "intercept": 39.0,
         "sigma": 7.0,
         "coefficients": {
@@ -131,11 +137,10 @@ _GLMS: dict[str, dict[str, Any]] = {
         "hospital_effect_direction": -1,
     },
     "los_days": {
-        "family": (
-            "poisson mean model (quasi-Poisson): los_days = B + P, B ~ Bernoulli(b), "
-            "P ~ Poisson(mu - b), b = min(0.9, 0.95 mu); E[los_days] = mu; capped at 30 days"
-        ),
+        "family": "poisson",
         "link": "log",
+        "observed": ("los_days = B + P, B ~ Bernoulli(b), P ~ Poisson(mu - b), b = min(0.9, 0.95 mu), capped at "
+                     "30 days: E[los_days] = mu = exp(eta), under-dispersed (fit a Poisson/quasi-Poisson GLM)"),
         "intercept": 0.33,
         "coefficients": {
             "knee": 0.03, "partial": -0.30, "age_c": 0.12, "age_c2": 0.04, "female": 0.06, "bmi_c": 0.03,
@@ -147,8 +152,9 @@ _GLMS: dict[str, dict[str, Any]] = {
         "private_hospital_shift": -0.25,
     },
     "return_to_work_6m": {
-        "family": "binomial (only employed patients: employment_status employed or sick_listed)",
+        "family": "binomial",
         "link": "logit",
+        "population": "employed (employment_status employed or sick_listed)",
         "intercept": 1.55,
         "coefficients": {
             "knee": -0.30, "partial": 0.30, "oxford_pre_c": 0.30, "age_c": -0.35, "female": -0.10,
@@ -175,9 +181,26 @@ COPULA_CORRELATION = [
     [0.30, 0.25, 0.20, 0.10, 0.15, 0.10, 1.00],
 ]
 
+# Outcomes without a GLM of their own: how they follow from the models above.
+_DERIVED: dict[str, str] = {
+    "mic_12m": ("oxford_12m - oxford_pre >= mic_12m_threshold[joint]; expected_mic_12m = "
+                "P(round(Y*) >= ceil(oxford_pre + threshold)) under the oxford_12m model"),
+    "eq5d_12m": ("ordered probit per EQ-5D dimension on the latent 12-month Oxford score (proms.eq5d), valued with "
+                 "eq5d.decrements; expected_eq5d_12m exact"),
+    "eq5d_gain_12m": "eq5d_12m - eq5d_pre; expected = expected_eq5d_12m - eq5d_pre",
+    "complication_<type>_90d": "one type per complicated operation, probabilities pathway.complication_types[joint]",
+    "readmission_30d": "readmission day after discharge 1 + TruncExp(40) days (or the complication's day)",
+    "reoperation_1y": "reoperation dated by pathway.reoperation (25 % early, 75 % late)",
+    "revision_2y": "a reoperation that is a revision (pathway.reoperation.revision_share)",
+    "death_30d, death_1y": "deaths within 90 days uniform over the days after discharge; then pathway.death hazard",
+    "cost_1y_dkk": ("sum of the priced events and ordinary care in [op, op + 365 d]; expected_cost_1y_dkk is the "
+                    "analytic sum of their expectations (docs/synthetic-registry.md), not a GLM"),
+}
+
 _PARAMETERS: dict[str, Any] = {
     "features": FEATURES,
     "outcomes": _GLMS,
+    "derived_outcomes": _DERIVED,
     "copula": {"order": list(COPULA_ORDER), "correlation": COPULA_CORRELATION,
                "convention": "latent z ~ N(0, R); an event happens when z is low (outcome bad)"},
     "hospital_effects": {

@@ -74,7 +74,7 @@ def eq5d_extra(world: World, dimension: str, anxiety: np.ndarray, age: np.ndarra
 
 def questionnaires(rng: np.random.Generator, world: World, rows: np.ndarray, ops: Frame, ep: dict,
                    latent: np.ndarray, timepoint: str, prev_responded: np.ndarray, death_day: np.ndarray,
-                   work_status: np.ndarray) -> tuple[Frame, dict[str, np.ndarray]]:
+                   work_status: np.ndarray | None) -> tuple[Frame, dict[str, np.ndarray]]:
     """One package per row of ``rows`` (operations) at ``timepoint`` (pre, 3m, 12m).
 
     Returns the answered items (long, one row per item) and the realised truth: the
@@ -137,7 +137,7 @@ def questionnaires(rng: np.random.Generator, world: World, rows: np.ndarray, ops
         for k in ("oxford", "eq5d", "eqvas", "pain"):
             truth[k] = np.where(alive, truth[k], np.nan)
     holes, long = _long_rows(rng, world, rows, ops, responded, day, instrument, given, levels, eq_missing, vas, pain,
-                             single_missing, work_status if timepoint != "3m" else None, age)
+                             single_missing, work_status, age)
     truth["holes"] = holes
     return long, truth
 

@@ -1,6 +1,6 @@
 """The public face: generate a synthetic Danish registry with its ground truth.
 
-Persons are generated in fixed blocks of 20,000 (each block with its own random stream
+Persons are generated in fixed blocks of 10,000 (each block with its own random stream
 derived from the seed), so the same seed gives the same rows for any number of persons
 and a larger run starts with the persons of a smaller one.
 """

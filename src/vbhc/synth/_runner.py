@@ -1,7 +1,7 @@
 """Writing a generated registry to a folder (the I/O edge of ``vbhc generate``).
 
 Every file is written inside :func:`vbhc.core.io.atomic_output_dir`; a failed run
-leaves the folder as it was.  A registry of one block (up to 20,000 persons) is written
+leaves the folder as it was.  A registry of one block (up to 10,000 persons) is written
 table by table with :func:`vbhc.core.io.write_parquet`; larger ones are streamed block
 by block into the same files (one Parquet row group per block and table, same Arrow
 schema and compression), so memory stays at about one block.  Blocks can be generated

@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
                                          "dirt, 0-0.2 (default 0.02 = 2 %)."),
         hospital_effect_scale: float = typer.Option(1.0, "--hospital-effect-scale", help="Multiplies every true "
                                                     "hospital effect; 0 switches them all off (default 1)."),
-        workers: int = typer.Option(0, "--workers", min=0, help="Worker processes for blocks of 20,000 persons "
+        workers: int = typer.Option(0, "--workers", min=0, help="Worker processes for blocks of 10,000 persons "
                                     "(default 0 = the available cores, at most 2). Does not change the files."),
     ) -> None:
         """Generate a synthetic Danish registry (CPR, LPR, arthroplasty register, PROMs, costs, DREAM) with its
