@@ -113,7 +113,7 @@ def _copy(raw: Path, folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("problem", ["missing", "empty", "column", "codelist", "config"])
+@pytest.mark.parametrize("problem", ["missing", "empty", "column", "codelist", "config", "value_set"])
 def test_bad_input(problem, raw, tmp_path, capsys):
     src = _copy(raw, tmp_path / "src")
     config = write_config(tmp_path)
@@ -138,6 +138,9 @@ def test_bad_input(problem, raw, tmp_path, capsys):
         broken.write_text(config.read_text().replace("registry_match_days: 3", "registry_match_days: three"))
         config = broken
         expect = {"broken.yaml", "registry_match_days"}
+    elif problem == "value_set":
+        config = write_config(tmp_path, proms={"eq5d_value_set": "uk_3l_tto"})
+        expect = {"prepare.yaml", "proms.eq5d_value_set", "EQ-5D-3L"}
     out = tmp_path / "prepared"
     out.mkdir()
     (out / "episodes.parquet").write_text("previous output")

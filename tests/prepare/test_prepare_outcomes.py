@@ -357,3 +357,13 @@ def test_death_before_return_to_work_is_unknown(ep):
     row = ep.loc["dies_sick"]
     assert row["employed"]
     assert pd.isna(row["weeks_to_return_to_work"]) and pd.isna(row["return_to_work_6m"])
+
+
+def test_prom_scoring_in_chunks_gives_the_same_scores(ep, tmp_path, prepare_config, monkeypatch):
+    """Large registries score PROM item rows in person chunks; the result does not depend on it."""
+    import vbhc.prepare._proms as proms
+
+    monkeypatch.setattr(proms, "CHUNK_ROWS", 40)
+    chunked, _ = build(outcome_registry(), tmp_path, prepare_config)
+    columns = [c for c in ep.columns if c.startswith(("oxford_", "eq5d_", "eqvas_", "pain_"))]
+    pd.testing.assert_frame_equal(chunked.set_index("person_id").loc[ep.index, columns], ep[columns])

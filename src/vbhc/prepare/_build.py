@@ -188,7 +188,7 @@ def build_episodes(
         with timed("proms", timings, log):
             responses = T["prom_responses"].semi_join(persons, "person_id")
             chosen = ws.keep(choose_questionnaires(base, responses, s), "questionnaires")
-            scored = scored_table(score_chosen(chosen, responses, s, scorer))
+            scored = scored_table(score_chosen(chosen, responses, s, scorer, keep=ws.keep))
             proms = ws.keep(prom_features(chosen, scored), "proms")
 
         with timed("assemble", timings, log):

@@ -20,6 +20,7 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
+from vbhc.core.errors import ConfigError
 from vbhc.prepare._settings import PrepareSettings
 from vbhc.prepare._time import day_number
 
@@ -28,8 +29,8 @@ EQ5D, EQVAS, PAIN = "EQ-5D-5L", "EQ-VAS", "PAIN-NRS"
 EQ5D_DIMENSIONS = ("MO", "SC", "UA", "PD", "AD")
 QUESTIONNAIRE_KEY = ["person_id", "joint", "instrument", "response_date"]
 SCORED_COLUMNS = [*QUESTIONNAIRE_KEY, "score", *EQ5D_DIMENSIONS]
-CHUNK_ROWS = 4_000_000
-"""Item rows materialised at once when scoring (about 1 GB of pandas memory)."""
+CHUNK_ROWS = 8_000_000
+"""Item rows materialised in pandas at once when scoring (about 1-2 GB)."""
 
 Scorer = Callable[[pd.DataFrame, str], pd.DataFrame]
 """``(long item rows, eq5d value set) -> one scored row per questionnaire`` (:data:`SCORED_COLUMNS`)."""
@@ -41,14 +42,28 @@ def score_with_vbhc_proms(responses: pd.DataFrame, eq5d_value_set: str) -> pd.Da
     Returns one row per questionnaire with :data:`SCORED_COLUMNS` (score: Oxford
     0-48, EQ-5D index, EQ-VAS 0-100, pain NRS 0-10; EQ-5D dimension levels 1-5).
     """
-    from vbhc.proms import load_prom_settings, score_prom_responses
+    from vbhc.proms import score_prom_responses
 
-    prom_settings = load_prom_settings().model_copy(update={"eq5d_value_set": eq5d_value_set})
-    scored = score_prom_responses(responses, prom_settings)
+    scored = score_prom_responses(responses, prom_settings(eq5d_value_set))
     for dim in EQ5D_DIMENSIONS:
         if dim not in scored.columns:
             scored[dim] = pd.NA
     return scored[SCORED_COLUMNS]
+
+
+def prom_settings(eq5d_value_set: str, source: str = "prepare settings"):
+    """vbhc.proms settings (``pipelines/proms.yaml``) with the episode builder's value set.
+
+    An unknown value set raises :class:`vbhc.core.errors.ConfigError` naming the key.
+    """
+    from vbhc.core.config import parse_config
+    from vbhc.proms import PromSettings, load_prom_settings
+
+    data = {**load_prom_settings().model_dump(), "eq5d_value_set": eq5d_value_set}
+    try:
+        return parse_config(data, PromSettings, source=source)
+    except ConfigError as exc:
+        raise ConfigError(str(exc).replace(": eq5d_value_set:", ": proms.eq5d_value_set:")) from None
 
 
 def choose_questionnaires(ep: ibis.Table, responses: ibis.Table, settings: PrepareSettings) -> ibis.Table:
@@ -86,12 +101,24 @@ def _first(t: ibis.Table, timepoint: str, order: list) -> ibis.Table:
     return best.select("episode_id", *QUESTIONNAIRE_KEY, timepoint=ibis.literal(timepoint))
 
 
-def score_chosen(chosen: ibis.Table, responses: ibis.Table, settings: PrepareSettings, scorer: Scorer) -> pd.DataFrame:
-    """Materialise the item rows of the chosen questionnaires (in person chunks) and score them."""
+def score_chosen(
+    chosen: ibis.Table,
+    responses: ibis.Table,
+    settings: PrepareSettings,
+    scorer: Scorer,
+    keep: Callable[[ibis.Table, str], ibis.Table] | None = None,
+) -> pd.DataFrame:
+    """Materialise the item rows of the chosen questionnaires (in person chunks) and score them.
+
+    ``keep`` materialises the item rows once in the engine when they need more than
+    one chunk (see :class:`vbhc.prepare._relational.Workspace`).
+    """
     keys = chosen.select(*QUESTIONNAIRE_KEY).distinct()
     items = responses.join(keys, QUESTIONNAIRE_KEY).select(responses.columns)
     n_rows = int(items.count().execute())
     n_chunks = max(1, math.ceil(n_rows / CHUNK_ROWS))
+    if n_chunks > 1 and keep is not None:
+        items = keep(items, "prom_items")
     scored = []
     for chunk in range(n_chunks):
         part = items if n_chunks == 1 else items.filter(items.person_id.hash().abs() % n_chunks == chunk)

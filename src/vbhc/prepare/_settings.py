@@ -233,6 +233,7 @@ class PrepareConfig(Settings):
         data = _merge(self.settings.model_dump(mode="json"), changes)
         settings = parse_config(data, PrepareSettings, source=f"{self.source} (changed)")
         _check_price_year(settings, self.prices, self.source)
+        _check_value_set(settings, self.source)
         return self.model_copy(update={"settings": settings})
 
     def hash(self) -> str:
@@ -272,6 +273,7 @@ def load_prepare_config(path: str | Path | None = None) -> PrepareConfig:
     codelists = load_codelists(codelists_path)
     prices = load_price_levels(prices_path)
     _check_price_year(settings, prices, str(path))
+    _check_value_set(settings, str(path))
     return PrepareConfig(settings=settings, codelists=codelists, prices=prices, source=str(path))
 
 
@@ -280,3 +282,9 @@ def _check_price_year(settings: PrepareSettings, prices: PriceLevels, source: st
 
     if settings.costs.price_year not in prices.health_price_index:
         raise ConfigError(f"{source}: costs.price_year: no health_price_index for {settings.costs.price_year}")
+
+
+def _check_value_set(settings: PrepareSettings, source: str) -> None:
+    from vbhc.prepare._proms import prom_settings
+
+    prom_settings(settings.proms.eq5d_value_set, source=source)
