@@ -166,3 +166,38 @@ def test_truth_schema_covers_the_episode_table(generated):
     truth = set(generated.episodes.columns)
     assert episodes <= truth
     assert np.isin(["responded_12m", "oxford_12m_recorded", "dirt_lost", "expected_cost_1y_dkk"], list(truth)).all()
+
+
+def test_truth_episodes_are_the_cohort_of_the_definitions(generated):
+    """Cohort steps 1-9 of docs/episode-definitions.md, re-derived with pandas from the
+    rows validation accepts, give exactly the truth episodes (minus those lost to dirt)."""
+    cl = load_codelists()
+    index = {c: (joint, kind) for joint in ("hip", "knee") for kind in ("total", "partial")
+             for c in getattr(cl.index_procedures[joint], kind)}
+    px = clean_rows(generated, "procedures")
+    px = px[px.procedure_code.isin(index)].copy()
+    px["joint"] = px.procedure_code.map(lambda c: index[c][0])
+    contacts = clean_rows(generated, "contacts")
+    cand = px.merge(contacts[["contact_id", "person_id", "is_acute", "primary_diagnosis"]], on="contact_id")
+    cand = cand.drop_duplicates(["person_id", "joint", "laterality", "procedure_date"])
+    first_on_side = cand.groupby(["person_id", "joint", "laterality"]).procedure_date.transform("min")
+    keep = cand.laterality.notna() & ~cand.is_acute.astype(bool)
+    reg = clean_rows(generated, "arthroplasty_registry")
+    reg = reg[reg.operation_type == "primary"]
+    m = cand.reset_index().merge(reg, on=["person_id", "joint", "laterality"])
+    m = m[(m.operation_date - m.procedure_date).dt.days.abs() <= 3]
+    excluded_dx = tuple(c for codes in cl.excluded_index_diagnoses.values() for c in codes)
+    bad = m.indication.isin(cl.excluded_indications) | m.primary_diagnosis.str.startswith(excluded_dx)
+    matched = set(m.loc[~bad, "index"])
+    keep &= cand.index.isin(matched)
+    births = clean_rows(generated, "patients").set_index("person_id").birth_date
+    age = (cand.procedure_date - cand.person_id.map(births)).dt.days / 365.25
+    keep &= age >= 18
+    keep &= (cand.procedure_date - pd.Timestamp("2010-01-01")).dt.days >= 730
+    keep &= (pd.Timestamp("2020-12-31") - cand.procedure_date).dt.days >= 365
+    keep &= cand.procedure_date == first_on_side
+    derived = set(zip(cand.person_id[keep], cand.joint[keep], cand.laterality[keep], cand.procedure_date[keep]))
+    ep = generated.episodes
+    ep = ep[~ep.dirt_lost.fillna("").str.contains("episode")]
+    truth = set(zip(ep.person_id, ep.joint, ep.laterality, ep.operation_date))
+    assert derived == truth

@@ -248,7 +248,10 @@ def _operation_details(rng, world: World, ops: Frame, persons: Frame) -> Frame:
     status[revision] = 1
     ops["registry_status"] = status
     lat_u = rng.random(n)
-    ops["laterality_missing"] = elective & ~ops["bilateral"] & (status == 0) & (lat_u < q["laterality_missing"])
+    has_later = np.zeros(len(persons["female"]), bool)
+    has_later[person[ops["kind"] == K_LATER]] = True  # its first side must keep its laterality
+    ops["laterality_missing"] = (elective & ~ops["bilateral"] & (status == 0) & (lat_u < q["laterality_missing"])
+                                 & ~has_later[person])
 
     ops["hospital"] = _hospitals(rng, world, ops, persons)
     return ops
