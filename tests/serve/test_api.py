@@ -310,3 +310,12 @@ def test_a_model_without_a_credible_explanation_gives_no_factors(models):
     comp = outcome(r, "complication_90d")
     assert comp["explained"] is False and comp["factors"] == [] and 0 < comp["estimate"] < 1
     assert outcome(r, "oxford_12m")["explained"] is True and outcome(r, "oxford_12m")["factors"]
+
+
+def test_operation_year_defaults_to_this_year_for_patient_and_typical_patient(client):
+    import datetime as dt
+
+    r = predict(client)
+    assert r.json()["typical_patient"]["operation_year"] == dt.date.today().year
+    assert predict(client, operation_year=2030).status_code == 200
+    assert messages(predict(client, operation_year=1990)) == ["operation_year: must be between 2000 and 2035"]

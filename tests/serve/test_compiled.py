@@ -29,11 +29,12 @@ def random_episodes(spec, n: int, rng: np.random.Generator, *, training: bool) -
         if training and name in UNSEEN:
             levels.remove(UNSEEN[name])
         rows[name] = list(rng.choice(levels, n))
-    for name in f.numeric:
+    for name in getattr(f, "numeric_with_trend", f.numeric):
         col = EPISODES.column(name)
         low = float(col.min if col.min is not None else 0)
         high = float(col.max if col.max is not None else 50)
         high = min(high, low + 100) if name != "prior_cost_2y_dkk" else 200_000
+        low, high = (2014, 2019) if name == "operation_year" else (low, high)
         values = rng.uniform(low, high, n)
         rows[name] = list(values.round() if col.type.startswith("int") else values)
     for name in f.boolean:
@@ -100,7 +101,8 @@ def test_compiled_predictions_equal_the_pipeline(spec_name, candidate):
 def test_compiled_contributions_equal_the_outcome_models(spec_name):
     rng = np.random.default_rng(11)
     spec, train, pipe = fitted(spec_name, "glm", rng)
-    features = {"numeric": spec.features.numeric, "categorical": spec.features.categorical, "boolean": spec.features.boolean}
+    numeric = getattr(spec.features, "numeric_with_trend", spec.features.numeric)
+    features = {"numeric": numeric, "categorical": spec.features.categorical, "boolean": spec.features.boolean}
     model = OutcomeModel(
         name=spec.name, table="episodes", outcome=spec.outcome, joint=spec.joint, kind=spec.kind, unit=spec.unit,
         bounds=None, features=features, population={}, estimator=pipe, explainer=pipe, candidate="glm",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -76,6 +77,7 @@ def create_app(service: PredictionService, *, token: str, settings: ServeSetting
         response_model=PredictionResponse,
         summary="Predict every outcome for one patient",
         responses={
+            400: {"model": Problem, "description": "Body that cannot be read (not UTF-8, bad Content-Length)."},
             413: {"model": Problem, "description": "Request body too large."},
             422: {"model": ValidationProblem, "description": "Invalid input: one message per field."},
         },
@@ -87,17 +89,18 @@ def create_app(service: PredictionService, *, token: str, settings: ServeSetting
         and cautions when the patient lies outside the training data."""
         patient = service.prepare(body)
         outcomes = await batcher.submit(patient)
-        response = PredictionResponse(
-            request_id=request.state.request_id,
-            joint=patient.joint,
-            pre_op=patient.pre_op,
-            outcomes=outcomes,
-            typical_patient=service.typical_profile(patient.joint),
-            imputed=patient.imputed,
-            cautions=patient.cautions,
-            model_set=service.model_set,
-        )
-        return Response(response.model_dump_json(), media_type="application/json")
+        answer = {  # the PredictionResponse shape, assembled from validated parts
+            "request_id": request.state.request_id,
+            "joint": patient.joint,
+            "pre_op": patient.pre_op.model_dump(mode="json"),
+            "outcomes": outcomes,
+            "typical_patient": service.typical_profile(patient.joint),
+            "imputed": [i.model_dump(mode="json") for i in patient.imputed],
+            "cautions": [c.model_dump(mode="json") for c in patient.cautions],
+            "model_set": service.model_set,
+        }
+        text = json.dumps(answer, allow_nan=False, ensure_ascii=False, separators=(",", ":"))
+        return Response(text.encode("utf-8"), media_type="application/json")
 
     @v1.get("/models", response_model=ModelsResponse, summary="The loaded models")
     async def models() -> ModelsResponse:

@@ -345,7 +345,8 @@ class CompiledPipeline:
         position = {f: i for i, f in enumerate(features)}
         grouping = np.zeros((len(owners), len(features)))
         for j, owner in enumerate(owners):
-            grouping[j, position[owner]] = 1.0
+            if owner in position:  # as OutcomeModel.contributions: only the listed features
+                grouping[j, position[owner]] = 1.0
         return pd.DataFrame(values @ grouping, columns=features, index=frame.index)
 
 

@@ -59,10 +59,10 @@ class RegistryModel:
             test_year=model.test_year,
             n_train=model.n_train,
             test_metrics={k: float(v) for k, v in model.test_metrics.items() if _is_number(v)},
-            numeric_ranges={
+            numeric_ranges={  # a secular trend extrapolates by design: no caution for later years
                 f: (float(s["low"]), float(s["high"]))
                 for f, s in summary.items()
-                if s["kind"] == "numeric" and s.get("low") is not None
+                if s["kind"] == "numeric" and s.get("low") is not None and f not in _trend_columns(model)
             },
             categories={f: tuple(s["levels"]) for f, s in summary.items() if s["kind"] == "categorical"},
             typical={f: _typed(s["typical"], dtypes.get(f)) for f, s in summary.items()},
@@ -219,6 +219,12 @@ def load_served_models(tracking_uri: str | None = None) -> list[RegistryModel]:
         for r in champions.values()
         if r.name in wanted
     ]
+
+
+def _trend_columns(model: Any) -> set[str]:
+    """The model's secular-trend column(s) (``features["trend"]``), if any."""
+    trend = model.features.get("trend")
+    return {trend} if isinstance(trend, str) else set(trend or ())
 
 
 def _fill_value(summary: dict[str, Any], dtype: str | None, glm_imputes: bool) -> Any:

@@ -8,6 +8,7 @@ and the API accept the same values.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -80,6 +81,7 @@ def render_index(service: PredictionService, lang: str | None) -> str:
         oxford_by_joint=OXFORD_ITEMS,
         eq5d_dimensions=list(EQ5DAnswers.model_fields),
         config=json.dumps(config).replace("<", "\\u003c"),  # safe inside <script>
+        this_year=dt.date.today().year,
         version=__version__,
     )
 

@@ -95,13 +95,15 @@ def _column_rule(name: str) -> FieldRule:
     return FieldRule(kind, low=col.min, high=col.max, unit=_short_unit(col.unit))  # type: ignore[arg-type]
 
 
-def _column_field(name: str, *, required: bool = False, description: str | None = None) -> Any:
+def _column_field(
+    name: str, *, required: bool = False, description: str | None = None, when_missing: str = "imputed when missing"
+) -> Any:
     """A pydantic ``Field`` with the episodes schema's description and unit."""
     col = _EPISODES.column(name)
     text = description or col.description
     if col.unit:
         text += f" Unit: {col.unit}."
-    return Field(... if required else None, description=text if required else text + " Optional: imputed when missing.")
+    return Field(... if required else None, description=text if required else f"{text} Optional: {when_missing}.")
 
 
 def _ranged(name: str) -> Any:
@@ -209,6 +211,11 @@ class PredictionRequest(BaseModel):
     eqvas_pre: _ranged("eqvas_pre") | None = _column_field("eqvas_pre")
     employed: bool | None = _column_field(
         "employed", description="Employed (or sick-listed from a job) before surgery: return to work applies."
+    )
+    operation_year: _ranged("operation_year") | None = _column_field(  # type: ignore[valid-type]
+        "operation_year",
+        description="Planned calendar year of the operation (models with a secular trend use it).",
+        when_missing="this year",
     )
 
     @model_validator(mode="after")

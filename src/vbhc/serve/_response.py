@@ -12,7 +12,7 @@ Value = bool | int | float | str | None
 class Figure(BaseModel):
     """A predicted figure: the estimate and, for continuous outcomes, its prediction interval."""
 
-    estimate: float = Field(description="Expected value (outcome unit) or probability (binary outcomes, 0-1).")
+    estimate: float | None = Field(description="Expected value (outcome unit) or probability (binary outcomes, 0-1).")
     lower: float | None = Field(None, description="Lower end of the prediction interval (continuous outcomes).")
     upper: float | None = Field(None, description="Upper end of the prediction interval (continuous outcomes).")
 

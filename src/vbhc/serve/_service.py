@@ -11,6 +11,7 @@ model's per-patient contributions.  No I/O here.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import math
 from collections.abc import Iterable, Sequence
@@ -28,8 +29,6 @@ from vbhc.serve._outcomes import JOINT_OUTCOMES, JOINTS, POOLED_OUTCOMES, Outcom
 from vbhc.serve._request import OXFORD_INSTRUMENT, PredictionRequest, field_unit
 from vbhc.serve._response import (
     Caution,
-    Factor,
-    Figure,
     Imputed,
     ModelRef,
     ModelSummary,
@@ -103,11 +102,16 @@ class PredictionService:
         self._fill = {j: _merged(m.info.fill_values for _, m in self._by_joint[j]) for j in JOINTS}
         self._ranges = {j: _merged_ranges(m.info for _, m in self._by_joint[j]) for j in JOINTS}
         self._categories = {j: _merged_categories(m.info for _, m in self._by_joint[j]) for j in JOINTS}
+        # the typical patient is operated on in the same year as the patient (secular trends)
         self.typical_patient = {
-            j: {**_merged(m.info.typical for _, m in self._by_joint[j]), "joint": j} for j in JOINTS
+            j: {**_merged(m.info.typical for _, m in self._by_joint[j]), "joint": j, "operation_year": _this_year()}
+            for j in JOINTS
         }
-        self._typical = {j: self._typical_figures(j) for j in JOINTS}
+        self._typical_by_year: dict[tuple[str, int], dict[str, dict[str, float | None]]] = {}
+        self._templates = {(j, o.name): self._template(o, m.info) for j in JOINTS for o, m in self._by_joint[j]}
         self._typical_plain = {j: {k: _plain(v) for k, v in self.typical_patient[j].items()} for j in JOINTS}
+        for j in JOINTS:
+            self._typical_figures(j, _this_year())
 
     def typical_profile(self, joint: str) -> dict[str, Any]:
         """The typical training patient of ``joint`` as JSON-friendly values."""
@@ -122,6 +126,7 @@ class PredictionService:
         joint = request.joint
         row: dict[str, Any] = {f: getattr(request, f) for f in _DIRECT_FIELDS}
         row["age_band"] = _age_band(request.age)
+        row["operation_year"] = request.operation_year or _this_year()
         pre_op = self._pre_op(request, row)
         imputed = [Imputed(field=f, value=_plain(self._fill[joint].get(f))) for f in self._features[joint] if _missing(row.get(f))]
         return Patient(joint, row, pre_op, imputed, self._cautions(joint, row))
@@ -189,9 +194,13 @@ class PredictionService:
         return out
 
     # -- predicting ----------------------------------------------------------------------
-    def predict(self, patients: Sequence[Patient]) -> list[list[OutcomePrediction]]:
-        """Predictions for every outcome of each patient's joint, in request order."""
-        results: list[list[OutcomePrediction]] = [[] for _ in patients]
+    def predict(self, patients: Sequence[Patient]) -> list[list[dict[str, Any]]]:
+        """Predictions for every outcome of each patient's joint, in request order.
+
+        Each outcome is a JSON-ready dict shaped as :class:`OutcomePrediction` (plain
+        dicts: this is the hot path, built from validated data).
+        """
+        results: list[list[dict[str, Any]]] = [[] for _ in patients]
         for joint in JOINTS:
             idx = [i for i, p in enumerate(patients) if p.joint == joint]
             if not idx:
@@ -201,62 +210,63 @@ class PredictionService:
                 figures = _figures(model, frame)
                 factors = _factors(model, frame) if model.info.explained else [[] for _ in idx]
                 applies = np.asarray(model.in_population(frame), dtype=bool)
+                template = self._templates[(joint, outcome.name)]
                 for k, i in enumerate(idx):
-                    results[i].append(
-                        self._outcome(patients[i], outcome, model, figures[k], factors[k], bool(applies[k]))
-                    )
+                    entry = dict(template)
+                    if applies[k]:
+                        typical = self._typical_figures(joint, patients[i].row["operation_year"])[outcome.name]
+                        entry.update(figures[k], applicable=True, typical=typical)
+                        entry["factors"] = self._factor_entries(patients[i], model.info, factors[k])
+                    results[i].append(entry)
         return results
 
-    def _outcome(
-        self,
-        patient: Patient,
-        outcome: Outcome,
-        model: ServedModel,
-        figure: Figure,
-        factors: list[tuple[str, float]],
-        applicable: bool,
-    ) -> OutcomePrediction:
-        info = model.info
+    def _factor_entries(self, patient: Patient, info: ModelInfo, factors: list[tuple[str, float]]) -> list[dict[str, Any]]:
         imputed = {i.field for i in patient.imputed}
-        # built from validated data: constructed without validating again (hot path)
-        return OutcomePrediction.model_construct(
+        return [
+            {
+                "field": f,
+                "value": None if f in imputed else _plain(patient.row.get(f)),
+                "direction": "up" if c > 0 else "down",
+                "effect": c if info.link == "identity" else math.exp(c),
+                "effect_scale": _EFFECT_SCALE[info.link],
+            }
+            for f, c in factors
+        ]
+
+    def _template(self, outcome: Outcome, info: ModelInfo) -> dict[str, Any]:
+        """What an outcome's answer holds before the patient's figures (not applicable)."""
+        return OutcomePrediction(
             outcome=outcome.name,
             kind=outcome.kind,
             unit=outcome.unit,
             higher_is_better=outcome.higher_is_better,
-            applicable=applicable,
+            applicable=False,
             population={
                 k: [_plain(x) for x in v] if isinstance(v, list | tuple) else _plain(v) for k, v in info.population.items()
             },
-            estimate=figure.estimate if applicable else None,
-            lower=figure.lower if applicable else None,
-            upper=figure.upper if applicable else None,
+            estimate=None,
             interval_level=info.interval_level if outcome.kind == "continuous" else None,
             threshold=info.threshold,
-            typical=self._typical[patient.joint][outcome.name] if applicable else None,
-            factors=[
-                Factor.model_construct(
-                    field=f,
-                    value=None if f in imputed else _plain(patient.row.get(f)),
-                    direction="up" if c > 0 else "down",
-                    effect=c if info.link == "identity" else math.exp(c),
-                    effect_scale=_EFFECT_SCALE[info.link],
-                )
-                for f, c in factors
-            ]
-            if applicable
-            else [],
+            typical=None,
+            factors=[],
             explained=info.explained,
             model=_model_ref(info),
-        )
+        ).model_dump(mode="json")
 
-    def _typical_figures(self, joint: str) -> dict[str, Figure]:
-        frame = self._frame([self.typical_patient[joint]], joint)
-        return {o.name: _figures(m, frame)[0] for o, m in self._by_joint[joint]}
+    def _typical_figures(self, joint: str, year: int) -> dict[str, dict[str, float | None]]:
+        """Every outcome's figures for the typical patient of ``joint`` operated on in ``year``."""
+        key = (joint, int(year))
+        if key not in self._typical_by_year:
+            frame = self._frame([{**self.typical_patient[joint], "operation_year": int(year)}], joint)
+            self._typical_by_year[key] = {o.name: _figures(m, frame)[0] for o, m in self._by_joint[joint]}
+        return self._typical_by_year[key]
 
     def _frame(self, rows: list[dict[str, Any]], joint: str) -> pd.DataFrame:
         """Rows as an episodes-typed frame holding every column the joint's models read."""
-        columns = [*_DIRECT_FIELDS, "age_band", "oxford_pre", "eq5d_pre", *_EQ5D_LEVEL_COLUMNS, *self._features[joint]]
+        columns = [
+            *_DIRECT_FIELDS, "age_band", "operation_year", "oxford_pre", "eq5d_pre", *_EQ5D_LEVEL_COLUMNS,
+            *self._features[joint],
+        ]
         return episode_frame(rows, columns)
 
     # -- reporting -------------------------------------------------------------------------
@@ -311,15 +321,22 @@ def _episode_dtypes() -> dict[str, str]:
     return load_schema("episodes").pandas_dtypes()
 
 
-def _figures(model: ServedModel, frame: pd.DataFrame) -> list[Figure]:
+def _figures(model: ServedModel, frame: pd.DataFrame) -> list[dict[str, float | None]]:
+    """Per row ``{"estimate", "lower", "upper"}`` (JSON-ready; a non-finite figure is None)."""
     pred = model.predict(frame)
     est = pred["estimate"].to_numpy(dtype=float)
     if model.info.kind == "continuous" and "lower" in pred:
         lower, upper = pred["lower"].to_numpy(dtype=float), pred["upper"].to_numpy(dtype=float)
-        return [
-            Figure.model_construct(estimate=e, lower=lo, upper=hi) for e, lo, hi in zip(est, lower, upper, strict=True)
-        ]
-    return [Figure.model_construct(estimate=e, lower=None, upper=None) for e in est]
+    else:
+        lower = upper = np.full(len(est), np.nan)
+    return [
+        {"estimate": _number(e), "lower": _number(lo), "upper": _number(hi)}
+        for e, lo, hi in zip(est, lower, upper, strict=True)
+    ]
+
+
+def _number(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
 
 
 def _factors(model: ServedModel, frame: pd.DataFrame) -> list[list[tuple[str, float]]]:
@@ -348,6 +365,10 @@ def _model_set_id(infos: Iterable[ModelInfo]) -> str:
     """Short hash of every model name and version: logged instead of per-request details."""
     text = ",".join(sorted(f"{i.name}@{i.version}" for i in infos))
     return hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _this_year() -> int:
+    return dt.date.today().year
 
 
 def _age_band(age: float) -> str:

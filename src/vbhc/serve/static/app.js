@@ -104,7 +104,7 @@
     put("joint", data.get("joint") || undefined);
     put("age", numberOrText(data.get("age")));
     put("sex", data.get("sex") || undefined);
-    for (const name of ["bmi", "alcohol_units_week", "charlson_index", "eqvas_pre", "asa_class"]) {
+    for (const name of ["bmi", "alcohol_units_week", "charlson_index", "eqvas_pre", "asa_class", "operation_year"]) {
       put(name, numberOrText(data.get(name)));
     }
     for (const name of ["smoking", "indication"]) put(name, data.get(name) || undefined);
