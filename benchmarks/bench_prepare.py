@@ -136,7 +136,7 @@ def main() -> None:
     parser.add_argument("--check", action="store_true", help="compare the pandas result with vbhc prepare's")
     parser.add_argument("--seed", type=int, default=1, help="generator seed (default 1)")
     parser.add_argument("--threads", type=int, default=2, help="DuckDB threads (default 2)")
-    parser.add_argument("--memory-limit", default="10GB", help="DuckDB memory_limit (default 10GB)")
+    parser.add_argument("--memory-limit", default="6GB", help="DuckDB memory_limit (default 6GB)")
     parser.add_argument("--workers", type=int, default=2, help="generator worker processes (default 2)")
     parser.add_argument("--workdir", type=Path, default=None, help="folder for registries and spill (default: temporary)")
     parser.add_argument("--keep", action="store_true", help="keep the registries in --workdir for reruns")

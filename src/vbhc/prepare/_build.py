@@ -4,8 +4,9 @@
 PySpark for data beyond one machine) and returns the episodes as an Arrow table in
 the schema of ``data_schemas/episodes.yaml``, with the attrition flow.  It executes
 a few small queries along the way (counts for the flow, the data window, the price
-years present) and materialises intermediate tables with ``Table.cache()``; the only
-pandas step is PROM scoring (see :mod:`vbhc.prepare._proms`).
+years present) and materialises intermediate tables in the engine
+(:class:`vbhc.prepare._relational.Workspace`); the only pandas step is PROM scoring
+(see :mod:`vbhc.prepare._proms`).
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from vbhc.prepare._features import (
 )
 from vbhc.prepare._proms import Scorer, choose_questionnaires, prom_features, score_chosen, score_with_vbhc_proms, scored_table
 from vbhc.prepare._relational import Workspace, left_join
-from vbhc.prepare._settings import PrepareConfig
+from vbhc.prepare._settings import PrepareConfig, PrepareSettings
 from vbhc.prepare._stays import join_stays
 from vbhc.prepare._time import day_number, day_of, week_of_day
 
@@ -228,7 +229,7 @@ def _episode_base(cohort: ibis.Table, stays: ibis.Table, data_end: dt.date, conf
     )
 
 
-def _with_employment(base: ibis.Table, labour: ibis.Table, s) -> ibis.Table:
+def _with_employment(base: ibis.Table, labour: ibis.Table, s: PrepareSettings) -> ibis.Table:
     """Employment status from the weeks before the op week (retired > unemployed > sick-listed > employed)."""
     t = left_join(base, labour, "episode_id")
     status = ibis.cases(
@@ -308,7 +309,6 @@ def _finalise(t: ibis.Table, config: PrepareConfig) -> ibis.Table:
     money += [c for c in t.columns if c.startswith("cost_1y_") and c.endswith("_dkk")]
     for name in money:
         cols[name] = t[name].fill_null(zero)
-    cols["cost_1y_dkk"] = t.cost_1y_dkk.fill_null(zero)
     cols["cost_1y_sickness_benefit_dkk"] = t._sickness_1y_dkk.fill_null(zero)
     cols["cost_1y_society_dkk"] = t._cost_1y_society_table_dkk.fill_null(zero) + t._sickness_1y_dkk.fill_null(zero)
     for name, value in (

@@ -153,12 +153,15 @@ def labour_features(ep: ibis.Table, weeks: ibis.Table, sickness_week_dkk: ibis.T
     """
     lb = settings.lookback
     e = ep.select("episode_id", "person_id", "op_week")
-    j = left_join(e.join(weeks, "person_id"), sickness_week_dkk, "iso_year")
-    rel = j.week - j.op_week
-    sick = j.benefit_code == SICKNESS_CODE
-    before_emp = (rel >= -lb.employment_weeks) & (rel <= -1)
     h1 = settings.costs.horizons_days["1y"] // 7
     h2 = settings.costs.horizons_days["2y"] // 7
+    j = e.join(weeks, "person_id")
+    j = j.mutate(rel=j.week - j.op_week)
+    j = j.filter((j.rel >= -max(lb.sickness_benefit_weeks, lb.employment_weeks)) & (j.rel <= max(h1, h2)))
+    j = left_join(j, sickness_week_dkk, "iso_year")
+    rel = j.rel
+    sick = j.benefit_code == SICKNESS_CODE
+    before_emp = (rel >= -lb.employment_weeks) & (rel <= -1)
     return j.group_by("episode_id").aggregate(
         sickness_benefit_weeks_1y=(sick & (rel >= -lb.sickness_benefit_weeks) & (rel <= -1)).sum(),
         _any_retired=(before_emp & j.benefit_code.isin(RETIRED_CODES)).any(),
@@ -166,8 +169,6 @@ def labour_features(ep: ibis.Table, weeks: ibis.Table, sickness_week_dkk: ibis.T
         _any_sick=(before_emp & sick).any(),
         _sickness_1y_dkk=j.week_dkk.sum(where=sick & (rel >= 0) & (rel <= h1)),
         _sickness_2y_dkk=j.week_dkk.sum(where=sick & (rel >= 0) & (rel <= h2)),
-        _sickness_1y_weeks=(sick & (rel >= 0) & (rel <= h1)).sum(),
-        _sickness_2y_weeks=(sick & (rel >= 0) & (rel <= h2)).sum(),
     )
 
 
@@ -184,7 +185,7 @@ def return_to_work(ep: ibis.Table, weeks: ibis.Table, settings: PrepareSettings)
     e = ep.filter(ep.employed).select("episode_id", "person_id", "op_week", "last_week")
     j = e.join(weeks.select("person_id", "week").distinct(), "person_id")
     j = j.mutate(rel=j.week - j.op_week)
-    j = j.filter(j.rel >= r.earliest_start_week)
+    j = j.filter((j.rel >= r.earliest_start_week) & (j.rel <= r.max_weeks + r.run_weeks))
     # starts after a transfer week: s = t + 1, valid if the next transfer is >= s + run
     nxt = j.rel.lead().over(ibis.window(group_by="episode_id", order_by="rel"))
     after = j.mutate(start=j.rel + 1, next_transfer=nxt)

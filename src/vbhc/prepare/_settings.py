@@ -188,7 +188,7 @@ class EngineSettings(Settings):
 
     backend: Literal["duckdb", "pyspark"] = "duckdb"
     threads: int = Field(2, ge=1, le=256)
-    memory_limit: str = Field("8GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+    memory_limit: str = Field("6GB", pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
     temp_directory: Path | None = None
     spark_conf: dict[str, str] = Field(
         default_factory=dict, description="extra Spark settings for backend pyspark (e.g. spark.master)"
