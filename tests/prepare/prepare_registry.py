@@ -13,19 +13,11 @@ from pathlib import Path
 import pandas as pd
 
 from vbhc.core.io import write_parquet
+from vbhc.prepare import REQUIRED_TABLES
 from vbhc.proms import OHS_ITEMS, OKS_ITEMS
 from vbhc.schemas import load_schema
 
-TABLES = (
-    "patients",
-    "contacts",
-    "diagnoses",
-    "procedures",
-    "arthroplasty_registry",
-    "prom_responses",
-    "costs",
-    "transfer_payments",
-)
+TABLES = REQUIRED_TABLES
 
 D = dt.date
 T = dt.datetime

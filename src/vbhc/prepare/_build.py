@@ -25,7 +25,6 @@ from vbhc.core.log import get_logger, timed
 from vbhc.prepare._cohort import attrition_table, collapse_candidates, index_procedure_rows, screen_candidates
 from vbhc.prepare._costs import cost_features, index_drg_code, price_factors, sickness_week_values
 from vbhc.prepare._features import (
-    SICKNESS_CODE,
     contact_features,
     contacts_with_stays,
     diagnosis_features,
@@ -37,7 +36,7 @@ from vbhc.prepare._features import (
 )
 from vbhc.prepare._proms import Scorer, choose_questionnaires, prom_features, score_chosen, score_with_vbhc_proms, scored_table
 from vbhc.prepare._relational import Workspace, left_join
-from vbhc.prepare._settings import PrepareConfig, PrepareSettings
+from vbhc.prepare._settings import SICKNESS_BENEFIT, PrepareConfig, PrepareSettings
 from vbhc.prepare._stays import join_stays
 from vbhc.prepare._time import day_number, day_of, week_of_day
 
@@ -162,7 +161,7 @@ def build_episodes(
 
         with timed("labour market", timings, log):
             weeks = transfer_weeks(T["transfer_payments"].semi_join(persons, "person_id"))
-            sick_years = weeks.filter(weeks.benefit_code == SICKNESS_CODE).select("iso_year").distinct().to_pandas()
+            sick_years = weeks.filter(weeks.benefit_code == SICKNESS_BENEFIT).select("iso_year").distinct().to_pandas()
             years = [int(y) for y in sick_years["iso_year"]]
             _check_years(years, config.prices.sickness_benefit_weekly_dkk, "sickness_benefit_weekly_dkk")
             _check_years(years, config.prices.health_price_index, "health_price_index")

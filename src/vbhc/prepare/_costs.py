@@ -14,10 +14,9 @@ import pandas as pd
 
 from vbhc.core.prices import PriceLevels
 from vbhc.prepare._relational import left_join
-from vbhc.prepare._settings import COST_CATEGORIES, PrepareSettings
+from vbhc.prepare._settings import SICKNESS_BENEFIT, PrepareSettings, cost_categories
 from vbhc.prepare._time import day_number
 
-TABLE_CATEGORIES = tuple(c for c in COST_CATEGORIES if c != "sickness_benefit")
 
 
 def price_factors(prices: PriceLevels, price_year: int, years: list[int]) -> pd.DataFrame:
@@ -81,7 +80,7 @@ def cost_features(
         aggs[f"cost_{key}_hospital_dkk"] = j.amount.sum(where=hospital & window)
         aggs[f"_cost_{key}_society_table_dkk"] = j.amount.sum(where=society & window)
         if key == "1y":
-            for category in TABLE_CATEGORIES:
+            for category in (c for c in cost_categories() if c != SICKNESS_BENEFIT):
                 aggs[f"cost_1y_{category}_dkk"] = j.amount.sum(where=(cat == category) & window)
     return j.group_by("episode_id").aggregate(**aggs)
 

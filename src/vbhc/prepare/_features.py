@@ -14,13 +14,12 @@ import ibis
 from vbhc.core.codelists import CodeLists
 from vbhc.prepare._codes import diagnosis_codes, followup_procedure_codes, match_prefixes
 from vbhc.prepare._relational import left_join
-from vbhc.prepare._settings import PrepareSettings
+from vbhc.prepare._settings import SICKNESS_BENEFIT, PrepareSettings
 from vbhc.prepare._time import day_number, week_of_year_week
 
 OUTPATIENT_TYPES = ("outpatient", "telemedicine")
 RETIRED_CODES = ("early_retirement", "disability_pension", "state_pension")
 UNEMPLOYED_CODES = ("unemployment_benefit", "flex_job")
-SICKNESS_CODE = "sickness_benefit"
 
 
 def contacts_with_stays(contacts: ibis.Table, stays: ibis.Table) -> ibis.Table:
@@ -160,7 +159,7 @@ def labour_features(ep: ibis.Table, weeks: ibis.Table, sickness_week_dkk: ibis.T
     j = j.filter((j.rel >= -max(lb.sickness_benefit_weeks, lb.employment_weeks)) & (j.rel <= max(h1, h2)))
     j = left_join(j, sickness_week_dkk, "iso_year")
     rel = j.rel
-    sick = j.benefit_code == SICKNESS_CODE
+    sick = j.benefit_code == SICKNESS_BENEFIT
     before_emp = (rel >= -lb.employment_weeks) & (rel <= -1)
     return j.group_by("episode_id").aggregate(
         sickness_benefit_weeks_1y=(sick & (rel >= -lb.sickness_benefit_weeks) & (rel <= -1)).sum(),

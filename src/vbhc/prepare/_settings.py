@@ -18,28 +18,16 @@ from vbhc.core.config import Settings, config_hash, load_config, parse_config
 from vbhc.core.paths import pipelines_dir
 from vbhc.core.prices import PriceLevels, load_price_levels
 
-COST_CATEGORIES = (
-    "drg_tariff",
-    "dags_tariff",
-    "implant",
-    "medicine",
-    "primary_care",
-    "municipal_rehabilitation",
-    "home_care",
-    "sickness_benefit",
-)
-"""Cost categories of the costs table plus ``sickness_benefit`` (valued DREAM weeks)."""
+SICKNESS_BENEFIT = "sickness_benefit"
+"""The cost category of valued DREAM sickness-benefit weeks (not a row of the costs table)."""
 
-CostCategory = Literal[
-    "drg_tariff",
-    "dags_tariff",
-    "implant",
-    "medicine",
-    "primary_care",
-    "municipal_rehabilitation",
-    "home_care",
-    "sickness_benefit",
-]
+
+def cost_categories() -> tuple[str, ...]:
+    """Categories of the costs table (``data_schemas/costs.yaml``) plus :data:`SICKNESS_BENEFIT`."""
+    from vbhc.schemas import load_schema
+
+    allowed = load_schema("costs").column("cost_category").allowed or []
+    return (*[str(c) for c in allowed], SICKNESS_BENEFIT)
 
 
 class DataWindow(Settings):
@@ -172,10 +160,15 @@ class CostSettings(Settings):
     price_year: int = Field(2016, ge=2000, le=2035)
     after_discharge_days: int = Field(90, ge=1)
     horizons_days: dict[Literal["1y", "2y"], int] = Field(default_factory=lambda: {"1y": 365, "2y": 730})
-    perspectives: dict[Literal["hospital", "region", "society"], list[CostCategory]]
+    perspectives: dict[Literal["hospital", "region", "society"], list[str]]
 
     @model_validator(mode="after")
     def _complete(self) -> CostSettings:
+        known = cost_categories()
+        for name, categories in self.perspectives.items():
+            unknown = sorted(set(categories) - set(known))
+            if unknown:
+                raise ValueError(f"perspective {name}: unknown cost categories {unknown} (known: {', '.join(known)})")
         if set(self.perspectives) != {"hospital", "region", "society"}:
             raise ValueError("perspectives needs hospital, region and society")
         if set(self.horizons_days) != {"1y", "2y"}:
