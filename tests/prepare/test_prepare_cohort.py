@@ -70,6 +70,10 @@ def cohort_registry(r: Registry | None = None) -> Registry:
     cid2 = r.contact("split", dt.datetime(2013, 3, 4, 13), dt.datetime(2013, 3, 6, 12), dx="DM161")
     r.procedure(cid2, "KNFB20", OP, "right")
     assert cid1 != cid2
+    r.person("dup_rows")  # the same procedure and registry rows delivered twice
+    cid = r.operation("dup_rows", OP)
+    r.procedure(cid, "KNFB20", OP, "right")
+    r.registry("dup_rows", OP)
     r.person("partial")
     r.operation("partial", OP, "knee", code="KNGB01A")  # prefix match: KNGB01 unicompartmental
     r.person("private", region=1084)
@@ -96,7 +100,8 @@ def persons(episodes: pd.DataFrame) -> set[str]:
 
 @pytest.mark.parametrize(
     "person",
-    ["base", "reg_plus3", "age_18", "lookback_ok", "followup_ok", "contra", "bilateral", "split", "partial", "private"],
+    ["base", "reg_plus3", "age_18", "lookback_ok", "followup_ok", "contra", "bilateral", "split", "dup_rows", "partial",
+     "private"],
 )
 def test_included(episodes, person):
     assert person in persons(episodes)
@@ -114,11 +119,11 @@ def test_excluded(episodes, person):
 def test_attrition_flow(built):
     episodes, flow = built
     excluded = dict(zip(flow["step"], flow["n_excluded"]))
-    # 26 index procedure rows: 18 persons with one operation, two each for the persons
-    # operated twice (same side, contralateral), the bilateral second side and the
-    # split contact's duplicate.
-    assert flow["n_in"].iloc[0] == 26
-    assert excluded == {1: 1, 2: 1, 3: 2, 4: 4, 5: 2, 6: 1, 7: 1, 8: 1, 9: 1}
+    # 28 index procedure rows: 18 persons with one operation, two each for the persons
+    # operated twice (same side, contralateral), the bilateral second side, the split
+    # contact's duplicate and the duplicated row.
+    assert flow["n_in"].iloc[0] == 28
+    assert excluded == {1: 2, 2: 1, 3: 2, 4: 4, 5: 2, 6: 1, 7: 1, 8: 1, 9: 1}
     assert (flow["n_out"] == flow["n_in"] - flow["n_excluded"]).all()
     assert (flow["n_in"].iloc[1:].to_numpy() == flow["n_out"].iloc[:-1].to_numpy()).all()
     assert flow["n_out"].iloc[-1] == len(episodes)
@@ -150,6 +155,7 @@ def test_bilateral_same_day(episodes):
 
 
 def test_duplicates_collapse_and_split_contacts_join(episodes):
+    assert (episodes["person_id"] == "dup_rows").sum() == 1
     row = episodes[episodes["person_id"] == "split"].iloc[0]
     assert row["los_days"] == 2  # the stay runs to the second contact's end
     base = episodes[episodes["person_id"] == "base"].iloc[0]

@@ -38,6 +38,10 @@ def outcome_registry(r: Registry | None = None) -> Registry:  # noqa: PLR0915 - 
     r.person("other_hospital")  # overlapping contact at another hospital is not part of the stay
     r.operation("other_hospital", OP)
     r.contact("other_hospital", T(2013, 3, 5, 9), T(2013, 3, 10, 12), hospital="6620", acute=True)
+    r.person("pre_admit")  # admitted the evening before on a registration of its own
+    pre = r.contact("pre_admit", T(2013, 3, 3, 16), T(2013, 3, 4, 7))
+    r.cost("pre_admit", days(-1), "medicine", 100.0, contact=pre)
+    r.operation("pre_admit", OP)
     r.person("readmit_30")  # acute admission on date(dis) + 30, late evening
     r.operation("readmit_30", OP)
     r.contact("readmit_30", T(2013, 4, 5, 23), T(2013, 4, 6, 12), acute=True)
@@ -181,7 +185,7 @@ def factor(prepare_config):
 
 
 def test_every_scenario_is_an_episode(ep):
-    assert len(ep) == len(set(ep.index)) == 27
+    assert len(ep) == len(set(ep.index)) == 28
 
 
 # -- stays and readmissions -------------------------------------------------------------
@@ -190,6 +194,14 @@ def test_contacts_within_4_hours_join_the_stay(ep):
     assert row["los_days"] == 3  # 2013-03-04 .. 2013-03-07
     assert row["readmission_30d"] and row["readmission_90d"]  # 4 h 1 min after, same day as discharge
     assert row["inpatient_admissions_1y"] == 1
+
+
+def test_stay_starts_with_an_earlier_joined_contact(ep, factor):
+    row = ep.loc["pre_admit"]
+    assert row["los_days"] == 3  # 2013-03-03 .. 2013-03-06
+    assert row["prior_inpatient_2y"] == 0  # part of the index stay, not look-back
+    assert row["cost_index_dkk"] == pytest.approx((50_000 + 100) * factor(2013))
+    assert row["prior_cost_2y_dkk"] == 0
 
 
 def test_other_hospital_is_not_the_stay(ep):
