@@ -162,6 +162,7 @@ def run_prepare(raw: str | Path, out: str | Path, config_path: str | Path | None
     t0 = time.perf_counter()
     config = load_prepare_config(config_path)
     inputs = locate_inputs(raw)
+    timings = {"check and hash inputs": round(time.perf_counter() - t0, 3)}
     with atomic_output_dir(out) as tmp:
         spill = Path(tempfile.mkdtemp(prefix=".engine-", dir=tmp))
         try:
@@ -169,6 +170,7 @@ def run_prepare(raw: str | Path, out: str | Path, config_path: str | Path | None
                 build = build_episodes(read_tables(con, inputs), config, extract=extract_window(raw), workdir=spill)
         finally:
             shutil.rmtree(spill, ignore_errors=True)
+        build.timings = {**timings, **build.timings}
         manifest = write_outputs(tmp, build, config, inputs, started=started, t0=t0)
     return manifest
 
