@@ -23,10 +23,10 @@ import pyarrow as pa
 from vbhc.core.errors import ConfigError
 from vbhc.prepare._settings import PrepareSettings
 from vbhc.prepare._time import day_number
+from vbhc.proms import EQ5D_DIMENSIONS
 
 OXFORD = {"hip": "OHS", "knee": "OKS"}
 EQ5D, EQVAS, PAIN = "EQ-5D-5L", "EQ-VAS", "PAIN-NRS"
-EQ5D_DIMENSIONS = ("MO", "SC", "UA", "PD", "AD")
 QUESTIONNAIRE_KEY = ["person_id", "joint", "instrument", "response_date"]
 SCORED_COLUMNS = [*QUESTIONNAIRE_KEY, "score", *EQ5D_DIMENSIONS]
 CHUNK_ROWS = 8_000_000
