@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
 
 import numpy as np
@@ -11,7 +9,7 @@ import pytest
 from scipy import stats
 from typer.testing import CliRunner
 
-from vbhc.cli import app
+from vbhc.cli import app, main
 from vbhc.core.codelists import load_codelists
 from vbhc.synth import FEATURES, design_matrix, generate_registry, model_parameters
 from vbhc.synth._catalogue import check_background_codes
@@ -82,24 +80,26 @@ def test_generate_registry_returns_schema_typed_tables():
     assert reg.truth["episodes"].expected_oxford_12m.notna().all()
 
 
-def run_cli(*args: object) -> subprocess.CompletedProcess:
-    """``python -m vbhc ...`` as a user runs it (exit code, one-line errors)."""
-    env = {**os.environ, "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "vbhc", *map(str, args)], capture_output=True, text=True, env=env)
-
-
-def test_cli_help_and_bad_input(tmp_path):
-    done = run_cli("generate", "--help")
-    assert done.returncode == 0
+def test_cli_help_and_bad_input(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(sys, "argv", ["vbhc", "generate", "--help"])
+    with pytest.raises(SystemExit) as done:
+        main()
+    assert done.value.code in (0, None)
+    out = capsys.readouterr().out
     for option in ("--persons", "--seed", "--start-year", "--end-year", "--hospitals", "--dirty-rate",
                    "--hospital-effect-scale", "--workers"):
-        assert option in done.stdout
-    assert "default 0.02" in done.stdout and "default 2010" in done.stdout
-    for option, value, word in (("--hospitals", 3, "hospitals"), ("--end-year", 2011, "end_year"),
-                                ("--dirty-rate", 0.5, "dirty_rate")):
-        done = run_cli("generate", "--out", tmp_path / "x", "--persons", 10, "--seed", 1, option, value)
-        assert done.returncode == 2 and "Traceback" not in done.stderr
-        assert len(done.stderr.strip().splitlines()) == 1 and word in done.stderr
+        assert option in out
+    assert "default 0.02" in out and "default 2010" in out
+    for option, value, word in (("--hospitals", "3", "hospitals"), ("--end-year", "2011", "end_year"),
+                                ("--dirty-rate", "0.5", "dirty_rate")):
+        monkeypatch.setattr(sys, "argv", ["vbhc", "generate", "--out", str(tmp_path / "x"), "--persons", "10",
+                                          "--seed", "1", option, value])
+        with pytest.raises(SystemExit) as done:
+            main()
+        err = capsys.readouterr().err
+        assert done.value.code == 2 and "Traceback" not in err
+        assert len(err.strip().splitlines()) == 1 and word in err
     assert not (tmp_path / "x").exists()
 
 
