@@ -62,3 +62,22 @@ def test_schema_rejects_missing_and_extra_columns(tmp_path):
 def test_read_missing_file_names_table(tmp_path):
     with pytest.raises(InputError, match="table 'contacts': file not found"):
         read_parquet(tmp_path / "contacts.parquet", table="contacts")
+
+
+def test_parquet_appender_streams_parts_atomically(tmp_path):
+    from vbhc.core.io import ParquetAppender
+
+    schema = load_schema("transfer_payments")
+    part = pd.DataFrame({"person_id": ["p001", "p002"], "year_week": [201601, 201602], "benefit_code": ["sickness_benefit"] * 2})
+    path = tmp_path / "t.parquet"
+    with ParquetAppender(path, schema) as out:
+        out.write(part)
+        out.write(part.assign(person_id=["p003", "p004"]))
+    back = read_parquet(path, schema)
+    assert back["person_id"].tolist() == ["p001", "p002", "p003", "p004"] and out.rows == 4
+    with pytest.raises(RuntimeError):
+        with ParquetAppender(path, schema) as out:
+            out.write(part)
+            raise RuntimeError("failed block")
+    assert len(read_parquet(path, schema)) == 4  # previous file intact
+    assert [p.name for p in tmp_path.iterdir()] == ["t.parquet"]

@@ -93,6 +93,40 @@ def write_parquet(
     return path
 
 
+class ParquetAppender:
+    """Write one Parquet file in parts (e.g. person blocks), typed by ``schema``.
+
+    Use as a context manager: parts go to a temporary file that replaces ``path``
+    only when the block ends without an error.  The same parts in the same order
+    give the same bytes.
+    """
+
+    def __init__(self, path: str | Path, schema: TableSchema) -> None:
+        self.path, self.schema = Path(path), schema
+        self.rows = 0
+        self._tmp: Path | None = None
+        self._writer: pq.ParquetWriter | None = None
+
+    def __enter__(self) -> ParquetAppender:
+        self._tmp = _atomic_path(self.path)
+        self._writer = pq.ParquetWriter(self._tmp, self.schema.arrow_schema(), compression="zstd")
+        return self
+
+    def write(self, part: pd.DataFrame | pa.Table) -> None:
+        """Append one part (converted to the schema's columns and types)."""
+        assert self._writer is not None, "use ParquetAppender as a context manager"
+        table = self.schema.to_arrow(part)
+        self._writer.write_table(table)
+        self.rows += table.num_rows
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        assert self._writer is not None and self._tmp is not None
+        self._writer.close()
+        if exc_type is None:
+            os.replace(self._tmp, self.path)
+        self._tmp.unlink(missing_ok=True)
+
+
 def read_parquet(
     path: str | Path,
     schema: TableSchema | None = None,

@@ -1,14 +1,15 @@
 """Writing a generated registry to a folder (the I/O edge of ``vbhc generate``).
 
 Every file is written inside :func:`vbhc.core.io.atomic_output_dir`; a failed run
-leaves the folder as it was.  A registry of one block (up to 10,000 persons) is written
-table by table with :func:`vbhc.core.io.write_parquet`; larger ones are streamed block
-by block into the same files (one Parquet row group per block and table, same Arrow
-schema and compression), so memory stays at about one block.  Blocks can be generated
+leaves the folder as it was.  Tables are streamed block by block with
+:class:`vbhc.core.io.ParquetAppender` (one Parquet row group per block and table), so
+memory stays at about one block.  Blocks can be generated
 by several worker processes; the files do not depend on the number of workers.
 """
 
 from __future__ import annotations
+
+import contextlib
 
 import os
 from collections.abc import Iterator
@@ -17,9 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
-from vbhc.core.io import atomic_output_dir, write_json, write_parquet
+from vbhc.core.io import ParquetAppender, atomic_output_dir, write_json, write_parquet
 from vbhc.core.log import get_logger
 from vbhc.schemas import load_schema
 from vbhc.synth._assemble import RAW_TABLES, BlockTables
@@ -46,27 +46,20 @@ def write_registry(out: str | Path, config: GeneratorConfig, *, workers: int = 1
         (tmp / "truth").mkdir()
         targets = {name: (tmp / f"{name}.parquet", name) for name in RAW_TABLES}
         targets.update({f"truth/{k}": (tmp / "truth" / f"{k}.parquet", v) for k, v in TRUTH_FILES.items()})
-        writers: dict[str, pq.ParquetWriter] = {}
-        try:
+        with contextlib.ExitStack() as stack:
+            writers = {
+                key: stack.enter_context(ParquetAppender(path, load_schema(schema_name)))
+                for key, (path, schema_name) in targets.items()
+            }
             for done, part in enumerate(_block_results(world, config, plan, workers), start=1):
                 tables = dict(part.raw)
                 tables.update({f"truth/{k}": getattr(part, k) for k in TRUTH_FILES})
                 for key, table in tables.items():
-                    path, schema_name = targets[key]
-                    rows[key] = rows.get(key, 0) + table.num_rows
-                    if len(plan) == 1:
-                        write_parquet(table, path, load_schema(schema_name))
-                        continue
-                    if key not in writers:
-                        writers[key] = pq.ParquetWriter(path, load_schema(schema_name).arrow_schema(),
-                                                        compression="zstd")
-                    writers[key].write_table(load_schema(schema_name).to_arrow(table))
+                    writers[key].write(table)
                 for k, v in part.hospital_sums.items():
                     sums[k] = sums.get(k, 0) + v
                 log.info("block %d of %d written", done, len(plan))
-        finally:
-            for w in writers.values():
-                w.close()
+        rows.update({key: w.rows for key, w in writers.items()})
         tariffs = drg_tariffs_table(world)
         write_parquet(tariffs, tmp / "drg_tariffs.parquet", load_schema("drg_tariffs"))
         rows["drg_tariffs"] = tariffs.num_rows
