@@ -30,6 +30,12 @@ def cost_categories() -> tuple[str, ...]:
     return (*[str(c) for c in allowed], SICKNESS_BENEFIT)
 
 
+def _require_keys(mapping: dict, keys: set[str], name: str) -> None:
+    """The named horizons of a definition are fixed by the episode columns they fill."""
+    if set(mapping) != keys:
+        raise ValueError(f"{name} needs exactly the keys {sorted(keys)}")
+
+
 class DataWindow(Settings):
     """The data window; ``None`` derives it from the contacts (whole calendar years)."""
 
@@ -99,10 +105,8 @@ class PromSettings(Settings):
 
     @model_validator(mode="after")
     def _complete(self) -> PromSettings:
-        if set(self.followup) != {"3m", "12m"}:
-            raise ValueError("followup needs both 3m and 12m windows")
-        if set(self.mic_oxford_points) != {"hip", "knee"}:
-            raise ValueError("mic_oxford_points needs hip and knee")
+        _require_keys(self.followup, {"3m", "12m"}, "followup")
+        _require_keys(self.mic_oxford_points, {"hip", "knee"}, "mic_oxford_points")
         return self
 
 
@@ -137,13 +141,9 @@ class OutcomeSettings(Settings):
 
     @model_validator(mode="after")
     def _complete(self) -> OutcomeSettings:
-        for name, keys in (
-            ("readmission_days", {"30d", "90d"}),
-            ("reoperation_days", {"1y", "2y"}),
-            ("death_days", {"30d", "90d", "1y"}),
-        ):
-            if set(getattr(self, name)) != keys:
-                raise ValueError(f"{name} needs exactly the keys {sorted(keys)}")
+        _require_keys(self.readmission_days, {"30d", "90d"}, "readmission_days")
+        _require_keys(self.reoperation_days, {"1y", "2y"}, "reoperation_days")
+        _require_keys(self.death_days, {"30d", "90d", "1y"}, "death_days")
         return self
 
 
@@ -169,10 +169,8 @@ class CostSettings(Settings):
             unknown = sorted(set(categories) - set(known))
             if unknown:
                 raise ValueError(f"perspective {name}: unknown cost categories {unknown} (known: {', '.join(known)})")
-        if set(self.perspectives) != {"hospital", "region", "society"}:
-            raise ValueError("perspectives needs hospital, region and society")
-        if set(self.horizons_days) != {"1y", "2y"}:
-            raise ValueError("horizons_days needs 1y and 2y")
+        _require_keys(self.perspectives, {"hospital", "region", "society"}, "perspectives")
+        _require_keys(self.horizons_days, {"1y", "2y"}, "horizons_days")
         return self
 
 
