@@ -168,28 +168,28 @@ def build_episodes(
             week_dkk = ibis.memtable(sickness_week_values(config.prices, s.costs.price_year, years))
             labour = labour_features(base, weeks, week_dkk, s)
             base = ws.keep(_with_employment(base, labour, s), "base_employment")
-            rtw = ws.keep(return_to_work(base, weeks, s), "return_to_work")
+            rtw = ws.keep(return_to_work(base, weeks, s), "return_to_work", reused=False)
 
         with timed("events", timings, log):
             cx = contacts_with_stays(contacts, stays)
-            dx = ws.keep(diagnosis_features(base, T["diagnoses"], contacts, cx, codes, s), "diagnoses")
-            cf = ws.keep(contact_features(base, cx, s), "contacts")
-            sf = ws.keep(stay_features(base, stays, s), "stay_counts")
-            rf = ws.keep(reoperation_features(base, T["procedures"], T["contacts"], codes, s), "reoperations")
+            dx = ws.keep(diagnosis_features(base, T["diagnoses"], contacts, cx, codes, s), "diagnoses", reused=False)
+            cf = ws.keep(contact_features(base, cx, s), "contacts", reused=False)
+            sf = ws.keep(stay_features(base, stays, s), "stay_counts", reused=False)
+            rf = ws.keep(reoperation_features(base, T["procedures"], T["contacts"], codes, s), "reoperations", reused=False)
 
         with timed("costs", timings, log):
             costs = T["costs"].semi_join(persons, "person_id")
             tariff_years = [int(y) for y in costs.select("tariff_year").distinct().to_pandas()["tariff_year"]]
             _check_years(tariff_years, config.prices.health_price_index, "health_price_index")
             factors = ibis.memtable(price_factors(config.prices, s.costs.price_year, tariff_years))
-            cost = ws.keep(cost_features(base, costs, stays, factors, s), "costs")
-            drg = ws.keep(index_drg_code(base, costs), "drg")
+            cost = ws.keep(cost_features(base, costs, stays, factors, s), "costs", reused=False)
+            drg = ws.keep(index_drg_code(base, costs), "drg", reused=False)
 
         with timed("proms", timings, log):
             responses = T["prom_responses"].semi_join(persons, "person_id")
             chosen = ws.keep(choose_questionnaires(base, responses, s), "questionnaires")
             scored = scored_table(score_chosen(chosen, responses, s, scorer, keep=ws.keep))
-            proms = ws.keep(prom_features(chosen, scored), "proms")
+            proms = ws.keep(prom_features(chosen, scored), "proms", reused=False)
 
         with timed("assemble", timings, log):
             parts = [dx, cf, sf, rf, cost, drg, rtw, proms]

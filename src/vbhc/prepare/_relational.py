@@ -34,9 +34,16 @@ class Workspace:
         self._own_folder = folder is None and backend.name != "duckdb"
         self.folder = Path(tempfile.mkdtemp(prefix="vbhc-prepare-")) if self._own_folder else folder
 
-    def keep(self, expr: ibis.Table, name: str) -> ibis.Table:
-        """Compute ``expr`` now and return a table reading the result."""
+    def keep(self, expr: ibis.Table, name: str, *, reused: bool = True) -> ibis.Table:
+        """Compute ``expr`` now and return a table reading the result.
+
+        ``reused=False`` marks a table read only once, by the final assembly: DuckDB
+        still materialises it (a small table keeps the final query simple); Spark
+        leaves it in the final query's plan rather than paying a job for it.
+        """
         table = self._prefix + name
+        if not reused and self.backend.name != "duckdb":
+            return expr
         if self.backend.name == "duckdb":
             self._tables.append(table)
             return self.backend.create_table(table, expr, temp=True)
