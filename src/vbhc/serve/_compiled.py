@@ -66,6 +66,15 @@ class _Columns:
                 self._cache[key] = numeric_values(col)
         return self._cache[key]
 
+    def filled(self, name: str, fill: str) -> np.ndarray:
+        """Levels as text with missing values replaced by ``fill`` (shared by models that fill alike)."""
+        key = ("f" + fill, name)
+        if key not in self._cache:
+            self._cache[key] = np.array(
+                [fill if v is None or v != v else v for v in self.categorical(name)], dtype=object
+            )
+        return self._cache[key]
+
     def categorical(self, name: str) -> np.ndarray:
         """As :func:`vbhc.train._features.categorical_values` (text, NaN for missing)."""
         key = ("c", name)
@@ -85,10 +94,6 @@ class _Part:
 
     feature: str  # the feature the columns come from (for grouping contributions)
     build: Callable[[_Columns], list[np.ndarray]]
-
-
-def _missing(values: np.ndarray) -> np.ndarray:
-    return pd.isna(values) if values.dtype == object else np.isnan(values)
 
 
 def _imputer_value(imputer: Any) -> Any:
@@ -122,8 +127,7 @@ def _one_hot_part(name: str, column: str, pipe: Any, prefill: dict[str, Any]) ->
     kept = [c for i, c in enumerate(categories) if drop is None or i != drop]
 
     def build(cols: _Columns) -> list[np.ndarray]:
-        values = cols.categorical(column)
-        values = np.where(_missing(values), fill, values).astype(str)
+        values = cols.filled(column, fill)
         return [(values == c).astype(float) for c in kept]
 
     return _Part(name, build)

@@ -97,6 +97,8 @@ class PredictionService:
         if len(value_sets) > 1:
             raise ConfigError(f"the models were trained with different EQ-5D value sets: {sorted(value_sets)}")
         self.eq5d_value_set: str | None = value_sets.pop() if value_sets else None
+        if self.eq5d_value_set is not None:
+            _eq5d_table(self.eq5d_value_set)  # an unknown value set fails at start-up, not per request
         self.model_set = _model_set_id(m.info for m in self.models.values())
         self._features = {j: _union(m.info.features for _, m in self._by_joint[j]) for j in JOINTS}
         self._fill = {j: _merged(m.info.fill_values for _, m in self._by_joint[j]) for j in JOINTS}
@@ -299,12 +301,21 @@ def episode_frame(rows: Sequence[dict[str, Any]], columns: Iterable[str]) -> pd.
     return pd.DataFrame(data, copy=False)
 
 
-@lru_cache(maxsize=4096)
 def _eq5d_index(levels: tuple[int, ...], value_set: str) -> float:
-    """EQ-5D index of one profile (vbhc.proms), remembered: there are only 3,125 profiles."""
+    """EQ-5D index of one profile under ``value_set`` (from :func:`_eq5d_table`)."""
+    return _eq5d_table(value_set)[levels]
+
+
+@lru_cache(maxsize=4)
+def _eq5d_table(value_set: str) -> dict[tuple[int, ...], float]:
+    """Every one of the 3,125 EQ-5D-5L profiles valued by vbhc.proms in one call."""
+    from itertools import product
+
     from vbhc.proms import eq5d_index
 
-    return float(eq5d_index(np.array([levels]), value_set)[0])
+    profiles = list(product(range(1, 6), repeat=5))
+    values = eq5d_index(np.array(profiles), value_set)
+    return dict(zip(profiles, (float(v) for v in values), strict=True))
 
 
 @lru_cache(maxsize=16384)
@@ -373,11 +384,19 @@ def _this_year() -> int:
 
 def _age_band(age: float) -> str:
     """The episodes schema's age band (``18-49`` ... ``80+``) of an age in years."""
+    for low, high, label in _age_bands():
+        if low <= age < high:
+            return label
+    raise RequestProblem("age", "has no age band")
+
+
+@lru_cache(maxsize=1)
+def _age_bands() -> list[tuple[float, float, str]]:
+    bands = []
     for label in load_schema("episodes").column("age_band").allowed or ():
         low, _, high = str(label).replace("+", "-").partition("-")
-        if float(low) <= age < (float(high) + 1 if high else math.inf):
-            return str(label)
-    raise RequestProblem("age", "has no age band")
+        bands.append((float(low), float(high) + 1 if high else math.inf, str(label)))
+    return bands
 
 
 def _missing(value: Any) -> bool:
