@@ -113,7 +113,7 @@ def _copy(raw: Path, folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("problem", ["missing", "empty", "column", "codelist", "config", "value_set"])
+@pytest.mark.parametrize("problem", ["missing", "empty", "column", "codelist", "config", "value_set", "dirty_prom"])
 def test_bad_input(problem, raw, tmp_path, capsys):
     src = _copy(raw, tmp_path / "src")
     config = write_config(tmp_path)
@@ -138,6 +138,11 @@ def test_bad_input(problem, raw, tmp_path, capsys):
         broken.write_text(config.read_text().replace("registry_match_days: 3", "registry_match_days: three"))
         config = broken
         expect = {"broken.yaml", "registry_match_days"}
+    elif problem == "dirty_prom":  # an unvalidated extract: an Oxford answer out of range
+        proms = pd.read_parquet(src / "prom_responses.parquet")
+        proms.loc[0, "answer"] = 44.0
+        proms.to_parquet(src / "prom_responses.parquet")
+        expect = {"prom_responses", "answer", "vbhc validate"}
     elif problem == "value_set":
         config = write_config(tmp_path, proms={"eq5d_value_set": "uk_3l_tto"})
         expect = {"prepare.yaml", "proms.eq5d_value_set", "EQ-5D-3L"}

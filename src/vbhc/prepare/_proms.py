@@ -20,7 +20,7 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from vbhc.core.errors import ConfigError
+from vbhc.core.errors import ConfigError, InputError
 from vbhc.prepare._settings import PrepareSettings
 from vbhc.prepare._time import day_number
 from vbhc.proms import EQ5D_DIMENSIONS
@@ -123,8 +123,15 @@ def score_chosen(
     for chunk in range(n_chunks):
         part = items if n_chunks == 1 else items.filter(items.person_id.hash().abs() % n_chunks == chunk)
         long = part.to_pandas()
-        if len(long):
+        if not len(long):
+            continue
+        try:
             scored.append(scorer(long, settings.proms.eq5d_value_set))
+        except InputError as exc:
+            raise InputError(
+                f"{exc} (row counted among the PROM item rows chosen for the episodes; "
+                "run `vbhc validate` on the extract and prepare its accepted tables)"
+            ) from None
     if not scored:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c not in QUESTIONNAIRE_KEY else "str") for c in SCORED_COLUMNS})
     return pd.concat(scored, ignore_index=True)
