@@ -207,3 +207,39 @@ def test_model_card_has_the_tripod_items_and_suppresses_small_cells(oxford):
     coefs = pd.read_csv(pd.io.common.StringIO(files["coefficients.csv"]))
     assert {"term", "feature", "estimate", "ci_lower", "ci_upper"} <= set(coefs.columns)
     assert "person_id" not in md and "E000000000000000" not in md
+
+
+def test_values_missing_only_at_prediction_are_imputed(episodes):
+    """A clinician may not know every predictor: values never missing in training are imputed, not refused."""
+    spec = _spec(OXFORD, glm={"family": "gaussian", "splines": {"age": 4}})
+    model = train_model(episodes, spec).model
+    rows = episodes[episodes.joint == "hip"].head(3).copy()
+    rows["age"] = np.nan
+    rows["sex"] = None
+    rows["anxiety_depression"] = pd.array([pd.NA] * 3, dtype="boolean")
+    for estimator in (model.estimator, model.explainer):
+        assert np.isfinite(estimator.predict(rows)).all()
+    assert np.isfinite(model.contributions(rows).to_numpy()).all()
+    assert np.isfinite(model.predict_frame(rows).to_numpy()).all()
+
+
+def test_secular_trend_is_extrapolated_to_the_test_year_and_not_cautioned(episodes):
+    """Stays shorten by 15 % a year: with a trend the test year is calibrated, without it not."""
+    rng = np.random.default_rng(3)
+    years = episodes["operation_year"].to_numpy(dtype=float)
+    frame = episodes.assign(los_days=rng.poisson(np.exp(1.2 - 0.15 * (years - 2014))).astype(float))
+    base = dict(outcome="los_days", kind="continuous", bounds=[0, None], ascertainment={}, nonresponse=None,
+                glm={"family": "poisson"}, hgb={"loss": "poisson", "max_iter": 60})
+    features = {**OXFORD["features"], "trend": "operation_year"}
+    with_trend = train_model(frame, _spec(OXFORD, **base, features=features))
+    without = train_model(frame, _spec(OXFORD, **base))
+    coef = with_trend.coefficients.set_index("term").loc["operation_year__operation_year"]
+    assert coef["ci_lower"] <= -0.15 <= coef["ci_upper"]
+    bias_with = abs(with_trend.metrics["test"]["glm"]["calibration_intercept"])
+    bias_without = abs(without.metrics["test"]["glm"]["calibration_intercept"])
+    assert bias_with < 0.1 < bias_without
+    model = with_trend.model
+    assert model.feature_summary["operation_year"]["typical"] == 2017
+    rows = frame.head(2).assign(operation_year=2030)
+    assert model.outside_training(rows) == [[], []]
+    assert "operation_year" in model.feature_names

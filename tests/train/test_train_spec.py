@@ -25,6 +25,7 @@ def test_every_required_model_has_a_specification():
     assert specs["knee-reoperation_2y"].ascertainment == {"followup_complete_2y": True}
     for name, spec in specs.items():
         assert spec.joint == name.split("-")[0]
+        assert spec.features.trend == ("operation_year" if name != "all-death_90d" else None), name
         assert spec.comparator, name
         if spec.outcome in ("oxford_12m", "eq5d_gain_12m", "mic_12m"):
             assert spec.nonresponse is not None, name
@@ -80,6 +81,7 @@ def test_a_minimal_specification_gets_defaults(tmp_path):
         (("comparator: [oxford_pre]", "comparator: [oxford_12m]"), "the outcome 'oxford_12m' cannot be a feature"),
         (("outcome: oxford_12m", "outcome: complication_90d"), "outcome: 'complication_90d' has type bool, not a continuous outcome"),
         (("glm: {family: gaussian}", "glm: {family: gaussian, splines: {sex: 4}}"), "glm.splines names features that are not numeric"),
+        (("categorical: [sex]", "categorical: [sex]\n  trend: age_band"), "features.trend: 'age_band' has type string, expected numeric"),
         (("joint: hip", "joint: elbow"), "joint: Input should be 'hip', 'knee' or 'all'"),
         (("description: test model\n", ""), "description: required key is missing"),
     ],

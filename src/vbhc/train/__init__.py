@@ -7,7 +7,7 @@ Public face:
 - estimators: :class:`GLMRegressor`, :class:`GLMClassifier` (statsmodels GLMs),
   :class:`ConformalRegressor` (split-conformal intervals), :class:`RecalibratedClassifier`,
   :class:`EpisodeFeatures`, :func:`build_pipeline`;
-- metrics: :func:`continuous_metrics`, :func:`binary_metrics`, :func:`auc_delong`;
+- metrics: :func:`continuous_metrics`, :func:`binary_metrics`, :func:`auc_delong`, :func:`auc_difference`;
 - :func:`model_card` (Markdown/HTML), :func:`train_all` (the ``vbhc train`` run),
   :func:`promotion_decision` (champion rule).
 """
@@ -16,7 +16,7 @@ from vbhc.train._card import model_card
 from vbhc.train._features import EpisodeFeatures
 from vbhc.train._fit import TrainingResult, build_pipeline, train_model
 from vbhc.train._glm import GLMClassifier, GLMRegressor, GLMResults
-from vbhc.train._metrics import auc_delong, binary_metrics, continuous_metrics
+from vbhc.train._metrics import auc_delong, auc_difference, binary_metrics, continuous_metrics
 from vbhc.train._model import OutcomeModel
 from vbhc.train._registry import Registration, RegistryError, promotion_decision
 from vbhc.train._run import train_all
@@ -36,6 +36,7 @@ __all__ = [
     "RegistryError",
     "TrainingResult",
     "auc_delong",
+    "auc_difference",
     "binary_metrics",
     "build_pipeline",
     "continuous_metrics",

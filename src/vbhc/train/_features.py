@@ -87,6 +87,29 @@ class EpisodeFeatures(TransformerMixin, BaseEstimator):
         return self.feature_names_out_.copy()
 
 
+class LevelImputer(SimpleImputer):
+    """Fill missing categorical values: the level ``"missing"`` when training had missing values.
+
+    A column without missing values in training gets its most common training level
+    instead, so a value missing only at prediction (a clinician who leaves a field
+    empty) is imputed as in training rather than read as the reference level.
+    """
+
+    def __init__(self, *, fill_value: str = MISSING_LEVEL, keep_empty_features: bool = True):
+        super().__init__(strategy="constant", fill_value=fill_value, keep_empty_features=keep_empty_features)
+
+    def fit(self, X, y=None):
+        super().fit(X, y)
+        frame = pd.DataFrame(X)
+        stats = np.asarray(self.statistics_, dtype=object).copy()
+        for j, (_, col) in enumerate(frame.items()):
+            present = col.dropna()
+            if len(present) == len(col) and len(present):
+                stats[j] = present.value_counts().index[0]
+        self.statistics_ = stats
+        return self
+
+
 def numeric_values(col: pd.Series) -> np.ndarray:
     """A numeric or boolean column as float64 with NaN for missing."""
     if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == object or pd.api.types.is_string_dtype(col):
@@ -122,7 +145,7 @@ def glm_preprocessor(
     Numeric: median imputation plus a missing indicator (only when the training rows
     have missing values), or a cubic B-spline with ``splines[name]`` knots.
     Categorical: one-hot with a reference level (``reference_levels`` or the first
-    in sort order) and missing as its own level.  Boolean: 0/1 with most-frequent
+    in sort order) and missing as its own level (:class:`LevelImputer`).  Boolean: 0/1 with most-frequent
     imputation and a missing indicator.  Output columns are ``<feature>__<term>``,
     so every design column maps back to its feature (see :func:`source_feature`).
     """
@@ -132,8 +155,7 @@ def glm_preprocessor(
     for name in categorical:
         drop = [refs[name]] if name in refs else "first"
         enc = OneHotEncoder(drop=drop, handle_unknown="ignore", sparse_output=False)
-        imp = SimpleImputer(strategy="constant", fill_value=MISSING_LEVEL, keep_empty_features=True)
-        parts.append((name, Pipeline([("impute", imp), ("onehot", enc)]), [name]))
+        parts.append((name, Pipeline([("impute", LevelImputer()), ("onehot", enc)]), [name]))
     for name in numeric:
         if name in splines:
             curve = Pipeline(
@@ -142,7 +164,7 @@ def glm_preprocessor(
                     ("spline", SplineTransformer(n_knots=splines[name], degree=3, include_bias=False)),
                 ]
             )
-            step = FeatureUnion([("spline", curve), ("missing", MissingIndicator(features="missing-only"))])
+            step = FeatureUnion([("spline", curve), ("missing", MissingIndicator(features="missing-only", error_on_new=False))])
         else:
             step = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
         parts.append((name, step, [name]))

@@ -24,6 +24,8 @@ from vbhc.core.log import get_logger
 from vbhc.train._features import EpisodeFeatures, glm_preprocessor, hgb_preprocessor, unknown_levels_allowed
 from vbhc.train._glm import VARIANCE_POWER, GLMClassifier, GLMRegressor
 from vbhc.train._metrics import (
+    auc_delong,
+    auc_difference,
     binary_metrics,
     calibration_table,
     continuous_metrics,
@@ -85,10 +87,11 @@ def build_pipeline(spec: ModelSpec, candidate: str, *, robust: bool = False) -> 
     f = spec.features
     if candidate == "comparator":
         f = _comparator_features(spec)
-    select = EpisodeFeatures(numeric=f.numeric, categorical=f.categorical, boolean=f.boolean)
+    numeric = f.numeric_with_trend
+    select = EpisodeFeatures(numeric=numeric, categorical=f.categorical, boolean=f.boolean)
     if candidate in ("glm", "comparator"):
         splines = spec.glm.splines if candidate == "glm" else {}
-        prep = glm_preprocessor(f.numeric, f.categorical, f.boolean, splines=splines, reference_levels=f.reference_levels)
+        prep = glm_preprocessor(numeric, f.categorical, f.boolean, splines=splines, reference_levels=f.reference_levels)
         return Pipeline([("features", select), ("prep", prep), ("model", _glm_estimator(spec, robust=robust))])
     if candidate != "hgb":
         raise ValueError(f"unknown candidate {candidate!r}")
@@ -103,7 +106,7 @@ def build_pipeline(spec: ModelSpec, candidate: str, *, robust: bool = False) -> 
         if spec.kind == "binary"
         else HistGradientBoostingRegressor(loss=h.loss, **settings)
     )
-    prep = hgb_preprocessor(f.numeric, f.categorical, f.boolean)
+    prep = hgb_preprocessor(numeric, f.categorical, f.boolean)
     return Pipeline([("features", select), ("prep", prep), ("model", model)])
 
 
@@ -227,12 +230,21 @@ def _metrics(spec: ModelSpec, y: np.ndarray, pred: np.ndarray, interval=None) ->
     return continuous_metrics(y, pred, lower, upper)
 
 
-def _needs_recalibration(spec: ModelSpec, m: dict[str, float]) -> bool:
+def _needs_recalibration(spec: ModelSpec, candidate: str, m: dict[str, float]) -> bool:
+    """``always``; ``never``; ``auto``: boosting whose out-of-fold calibration is off.
+
+    A maximum-likelihood logistic GLM is calibrated in the large by construction, and
+    out-of-fold slopes pooled over folds understate its slope when the signal is weak,
+    so ``auto`` leaves the GLM alone; boosting is recalibrated when the out-of-fold
+    calibration intercept or slope CI excludes the ideal (0 and 1).
+    """
     mode = spec.validation.recalibrate
     if spec.kind != "binary" or mode == "never":
         return False
     if mode == "always":
         return True
+    if candidate != "hgb":
+        return False
     slope_off = not (m.get("calibration_slope_lower", 1) <= 1 <= m.get("calibration_slope_upper", 1))
     citl_off = not (m.get("calibration_intercept_lower", 0) <= 0 <= m.get("calibration_intercept_upper", 0))
     return bool(slope_off or citl_off)
@@ -312,6 +324,10 @@ def select_rows(episodes: pd.DataFrame, spec: ModelSpec) -> Rows:
             table=spec.table, column=spec.outcome,
         )
     _check_domain(spec, np.concatenate([y_train, y_test]))
+    if spec.features.trend and len(set(years[train_mask].tolist())) < 2:
+        raise InputError(
+            f"model {spec.model_name!r}: a trend needs at least 2 training years", table=spec.table, column=spec.features.trend
+        )
 
     nonresponse_table = None
     weights = None
@@ -355,8 +371,8 @@ def train_model(episodes: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
        episodes stay in one fold).  Boosting is selected only if it beats the GLM by
        more than ``prefer_glm_within``.
     3. Final fits on the training years: continuous models get split-conformal
-       intervals; the selected binary model is recalibrated when its out-of-fold
-       calibration is off (or as configured).
+       intervals; a selected boosting model is recalibrated when its out-of-fold
+       calibration is off (``recalibrate: auto``; ``always``/``never`` as configured).
     4. Temporal test: metrics of every candidate, calibration table, subgroups,
        external reference (if configured).
 
@@ -404,7 +420,7 @@ def _fit_and_evaluate(spec: ModelSpec, rows: Rows, timings: dict[str, float]) ->
     recalibrated: dict[str, bool] = {}
     for cand in CANDIDATES:
         # Only the selected model is recalibrated (the others are fitted for comparison).
-        recal = cand == selected and _needs_recalibration(spec, cv_metrics[cand])
+        recal = cand == selected and _needs_recalibration(spec, cand, cv_metrics[cand])
         recalibrated[cand] = recal
         pipe = _finalise(spec, build_pipeline(spec, cand, robust=robust), recal)
         fitted[cand] = _fit(pipe, X_train, y_train, weights)
@@ -432,7 +448,8 @@ def _fit_and_evaluate(spec: ModelSpec, rows: Rows, timings: dict[str, float]) ->
     reference = _reference_comparison(spec, X_test, y_test, chosen)
     timings["test_evaluation"] = round(time.perf_counter() - t3, 3)
 
-    features = {"numeric": spec.features.numeric, "categorical": spec.features.categorical, "boolean": spec.features.boolean}
+    f = spec.features
+    features = {"numeric": f.numeric_with_trend, "categorical": f.categorical, "boolean": f.boolean}
     model = OutcomeModel(
         name=spec.model_name,
         table=spec.table,
@@ -451,7 +468,7 @@ def _fit_and_evaluate(spec: ModelSpec, rows: Rows, timings: dict[str, float]) ->
         test_year=test_year,
         n_train=len(y_train),
         test_metrics=_round(test_metrics[selected]),
-        feature_summary=summarise_features(X_train, features),
+        feature_summary=summarise_features(X_train, features, trend=(f.trend, test_year) if f.trend else None),
         interval_coverage=spec.validation.interval_coverage if spec.kind == "continuous" else None,
         spec_hash=config_hash(spec),
     )
@@ -512,12 +529,13 @@ def _reference_comparison(spec: ModelSpec, X_test: pd.DataFrame, y_test: np.ndar
         score = score - pd.to_numeric(X_test[ref.subtract], errors="coerce").to_numpy(dtype=float)
     ok = np.isfinite(score)
     if spec.kind == "binary":
-        from vbhc.train._metrics import auc_delong
-
-        out = {"label": ref.label, "n": int(ok.sum())}
+        y = y_test[ok].astype(bool)
+        out: dict[str, Any] = {"label": ref.label, "n": int(ok.sum())}
         for who, s in (("model", pred[ok]), ("reference", score[ok])):
-            auc, se = auc_delong(y_test[ok].astype(bool), s)
+            auc, se = auc_delong(y, s)
             out[who] = _round({"auc": auc, "auc_lower": auc - 1.96 * se, "auc_upper": auc + 1.96 * se})
+        diff, se = auc_difference(y, pred[ok], score[ok])
+        out["auc_difference"] = _round({"estimate": diff, "lower": diff - 1.96 * se, "upper": diff + 1.96 * se})
         return out
     return {
         "label": ref.label,
@@ -531,13 +549,16 @@ _HANDLING = {
     "categorical": "missing is its own level",
     "numeric": "training median + missing indicator (GLM); native (boosting)",
     "boolean": "most common value + missing indicator (GLM); native (boosting)",
+    "trend": "linear secular trend (GLM extrapolates it to the test year)",
 }
 
 
 def _predictor_table(spec: ModelSpec, X_train: pd.DataFrame, X_test: pd.DataFrame) -> pd.DataFrame:
     """Each predictor with its kind and share missing in the training and test rows (TRIPOD 7, 9)."""
     rows = []
-    for kind, cols in (("categorical", spec.features.categorical), ("numeric", spec.features.numeric), ("boolean", spec.features.boolean)):
+    f = spec.features
+    for kind, cols in (("categorical", f.categorical), ("numeric", f.numeric), ("boolean", f.boolean),
+                       ("trend", [f.trend] if f.trend else [])):
         for c in cols:
             rows.append({
                 "feature": c,

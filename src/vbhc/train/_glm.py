@@ -2,7 +2,10 @@
 
 :class:`GLMRegressor` (Gaussian, Poisson, negative binomial, Gamma, Tweedie) and
 :class:`GLMClassifier` (Binomial, logit link) fit a generalised linear model by IRLS
-with statsmodels and keep only plain arrays, so the fitted estimator clones, pickles
+with statsmodels' families (link, variance, deviance) on the p × p normal equations —
+the same estimates and standard errors as ``statsmodels.GLM.fit`` (tested), many
+times faster on registry-sized data — handle aliased columns as R does, and keep only
+plain arrays, so the fitted estimator clones, pickles
 and serialises (skops) like any scikit-learn estimator.  Coefficients with confidence
 intervals come from :meth:`~GLMRegressor.results`, a statsmodels-style results object;
 per-patient contributions to the linear predictor from :meth:`~GLMRegressor.contributions`.
@@ -59,8 +62,9 @@ class GLMResults:
     family, link : str
     """
 
-    def __init__(self, names, params, cov, scale, df_resid, family, link, nobs):
+    def __init__(self, names, params, cov, scale, df_resid, family, link, nobs, aliased=None):
         self.names = list(names)
+        self.aliased = np.zeros(len(self.names), dtype=bool) if aliased is None else np.asarray(aliased, dtype=bool)
         self.params = np.asarray(params, dtype=float)
         self.cov = np.asarray(cov, dtype=float)
         self.scale = float(scale)
@@ -71,6 +75,7 @@ class GLMResults:
 
     @property
     def bse(self) -> np.ndarray:
+        """Standard errors (NaN for aliased terms)."""
         return np.sqrt(np.clip(np.diag(self.cov), 0, None))
 
     @property
@@ -88,16 +93,20 @@ class GLMResults:
         return np.column_stack([self.params - z * self.bse, self.params + z * self.bse])
 
     def summary_frame(self, alpha: float = 0.05) -> pd.DataFrame:
-        """One row per term: estimate, SE, CI, p-value; plus exp(estimate) for log/logit links."""
+        """One row per term: estimate, SE, CI, p-value, aliased; exp(estimate) for log/logit links.
+
+        An aliased term (a linear combination of earlier ones) has no estimate.
+        """
         ci = self.conf_int(alpha)
         frame = pd.DataFrame(
             {
                 "term": self.names,
-                "estimate": self.params,
+                "estimate": np.where(self.aliased, np.nan, self.params),
                 "std_error": self.bse,
                 "ci_lower": ci[:, 0],
                 "ci_upper": ci[:, 1],
                 "p_value": self.pvalues,
+                "aliased": self.aliased,
             }
         )
         if self.link in ("log", "logit"):
@@ -112,6 +121,14 @@ class GLMResults:
 
 
 def _sm_family(family: str, link: str, var_power: float, nb_alpha: float):
+    with warnings.catch_warnings():
+        from statsmodels.tools.sm_exceptions import DomainWarning
+
+        warnings.simplefilter("ignore", DomainWarning)  # e.g. Gamma with a log link: intended
+        return _make_family(family, link, var_power, nb_alpha)
+
+
+def _make_family(family: str, link: str, var_power: float, nb_alpha: float):
     import statsmodels.api as sm
 
     links = sm.families.links
@@ -141,6 +158,109 @@ def _inverse_link(link: str, eta: np.ndarray) -> np.ndarray:
     return expit(eta)
 
 
+class _IRLSFit:
+    """Result of :func:`irls`: coefficients, final means and the inverse information (bread)."""
+
+    def __init__(self, beta, mu, dmu_deta, bread, n_iter, converged):
+        self.beta, self.mu, self.dmu_deta, self.bread = beta, mu, dmu_deta, bread
+        self.n_iter, self.converged = n_iter, converged
+
+
+def weighted_gram(exog: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """X' diag(w) X as (√w X)'(√w X): the symmetric BLAS product, far faster than X' (w X)."""
+    scaled = exog * np.sqrt(weights)[:, None]
+    return scaled.T @ scaled
+
+
+def independent_columns(exog: np.ndarray, weights: np.ndarray, tol: float = 1e-9) -> np.ndarray:
+    """Columns of the design that are not linear combinations of earlier columns.
+
+    Like R's ``lm``/``glm``, an aliased column (e.g. two missing indicators that are
+    always equal) is dropped and reported, keeping the earlier one; the intercept
+    comes first and is always kept.  Works on the weighted Gram matrix (p × p).
+    """
+    from scipy.linalg import solve_triangular
+
+    gram = weighted_gram(exog, weights)
+    p = gram.shape[0]
+    keep = np.zeros(p, dtype=bool)
+    chol = np.zeros((0, 0))
+    for j in range(p):
+        g_jj = gram[j, j]
+        if g_jj <= 0:
+            continue
+        idx = np.flatnonzero(keep)
+        if len(idx):
+            v = solve_triangular(chol, gram[idx, j], lower=True)
+            resid = g_jj - v @ v
+        else:
+            v = np.zeros(0)
+            resid = g_jj
+        if resid <= tol * g_jj:
+            continue
+        new = np.zeros((len(idx) + 1, len(idx) + 1))
+        new[: len(idx), : len(idx)] = chol
+        new[len(idx), : len(idx)] = v
+        new[len(idx), len(idx)] = np.sqrt(resid)
+        chol = new
+        keep[j] = True
+    return keep
+
+
+def _working_weights(family, eta: np.ndarray, mu: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """dμ/dη and the IRLS weights, bounded away from 0 (fitted risks of exactly 0 or 1)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        dmu = family.link.inverse_deriv(eta)
+    dmu = np.where(~np.isfinite(dmu) | (np.abs(dmu) < 1e-12), 1e-12, dmu)
+    var = np.maximum(family.variance(mu), 1e-12)
+    return dmu, weights * dmu**2 / var
+
+
+def _solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
+    """Solve the normal equations by Cholesky; pseudo-inverse when numerically singular."""
+    from scipy.linalg import LinAlgError, cho_factor, cho_solve
+
+    try:
+        return cho_solve(cho_factor(gram), rhs)
+    except LinAlgError:
+        return np.linalg.pinv(gram, hermitian=True) @ rhs
+
+
+def irls(exog: np.ndarray, y: np.ndarray, weights: np.ndarray, family, *, max_iter: int = 100, tol: float = 1e-10) -> _IRLSFit:
+    """Iteratively reweighted least squares on the normal equations (Cholesky of X'WX).
+
+    Uses statsmodels' family (link, variance, deviance, starting values) and its
+    convergence rule on the deviance, so estimates equal ``statsmodels.GLM.fit``; the
+    p × p normal equations make it much faster than least squares on the n × p design.
+    Step halving keeps the deviance finite (log links far from the data).
+    """
+    mu = family.starting_mu(y)
+    eta = family.predict(mu)
+    dev_old = np.inf
+    beta = None
+    converged = False
+    n_iter = 0
+    for n_iter in range(1, max_iter + 1):
+        dmu, wt = _working_weights(family, eta, mu, weights)
+        z = eta + (y - mu) / dmu
+        beta_new = _solve(weighted_gram(exog, wt), exog.T @ (wt * z))
+        for _ in range(30):  # step halving while the deviance is not finite
+            eta_new = exog @ beta_new
+            mu_new = family.fitted(eta_new)
+            dev = family.deviance(y, mu_new, var_weights=weights)
+            if np.isfinite(dev) or beta is None:
+                break
+            beta_new = (beta_new + beta) / 2
+        beta, eta, mu = beta_new, eta_new, mu_new
+        if abs(dev - dev_old) <= tol * (abs(dev) + 0.1):
+            converged = True
+            break
+        dev_old = dev
+    dmu, wt = _working_weights(family, eta, mu, weights)
+    bread = np.linalg.pinv(weighted_gram(exog, wt), hermitian=True)
+    return _IRLSFit(beta, mu, dmu, bread, n_iter, converged)
+
+
 class _GLMBase(BaseEstimator):
     """Shared fitting code of :class:`GLMRegressor` and :class:`GLMClassifier`."""
 
@@ -150,9 +270,6 @@ class _GLMBase(BaseEstimator):
         return self.link or DEFAULT_LINK[self.family]
 
     def _fit_glm(self, X, y, sample_weight):
-        import statsmodels.api as sm
-        from statsmodels.tools.sm_exceptions import DomainWarning
-
         family = self.family
         link = self._link_name()
         if family not in DEFAULT_LINK:
@@ -165,44 +282,35 @@ class _GLMBase(BaseEstimator):
         if n < 2:
             raise ValueError(f"a GLM needs at least 2 samples, got n_samples={n}")
         exog = np.column_stack([np.ones(n), X]) if self.fit_intercept else X
-        weights = None
+        w = np.ones(n)
         if sample_weight is not None:
-            weights = np.asarray(sample_weight, dtype=float)
-            if weights.shape != (n,):
-                raise ValueError(f"sample_weight has shape {weights.shape}, expected ({n},)")
-            if np.any(weights < 0):
+            w = np.asarray(sample_weight, dtype=float)
+            if w.shape != (n,):
+                raise ValueError(f"sample_weight has shape {w.shape}, expected ({n},)")
+            if np.any(w < 0):
                 raise ValueError("sample_weight must be non-negative")
-            if not np.any(weights > 0):
+            if not np.any(w > 0):
                 raise ValueError("sample weights are all zero: nothing to fit")
         fam = _sm_family(family, link, self.var_power, self.nb_alpha)
-        # Start from the (weighted) mean on the link scale: IRLS then converges for log links too.
-        w = np.ones(n) if weights is None else weights
-        ybar = float(np.average(y, weights=w)) if w.sum() > 0 else float(np.mean(y))
-        if link == "log":
-            ybar = max(ybar, 1e-8)
-        elif link == "logit":
-            ybar = min(max(ybar, 1e-6), 1 - 1e-6)
-        start = np.zeros(exog.shape[1])
-        if self.fit_intercept:
-            start[0] = ybar if link == "identity" else np.log(ybar) if link == "log" else np.log(ybar / (1 - ybar))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DomainWarning)
-            model = sm.GLM(y, exog, family=fam, var_weights=weights)
-            scale = "X2" if family in ("poisson", "negative_binomial") and self.estimate_dispersion else None
-            res = model.fit(
-                start_params=start,
-                maxiter=self.max_iter,
-                tol=1e-10,
-                scale=scale,
-                cov_type=self.cov_type,
-            )
-        params = np.asarray(res.params, dtype=float)
+        keep = independent_columns(exog, w)
+        fit = irls(exog[:, keep], y, w, fam, max_iter=self.max_iter)
+        estimated = family not in ("binomial", "poisson", "negative_binomial") or self.estimate_dispersion
+        df_resid = max(float(np.sum(w > 0)) - int(keep.sum()), 1.0)
+        scale = float(np.sum(w * (y - fit.mu) ** 2 / fam.variance(fit.mu)) / df_resid) if estimated else 1.0
+        if self.cov_type == "HC0":
+            u = exog[:, keep] * (w * (y - fit.mu) * fit.dmu_deta / fam.variance(fit.mu))[:, None]
+            cov_k = fit.bread @ (u.T @ u) @ fit.bread
+        else:
+            cov_k = scale * fit.bread
+        params = np.zeros(exog.shape[1])
+        params[keep] = fit.beta
         if not np.all(np.isfinite(params)):
             raise ValueError("GLM did not converge to finite coefficients (separation or collinearity)")
-        self.converged_ = bool(res.converged)
-        self.n_iter_ = int(getattr(res, "fit_history", {}).get("iteration", 0) or 0)
-        names = list(getattr(self, "feature_names_in_", [f"x{i}" for i in range(p)]))
-        names = [str(c) for c in names]
+        cov = np.full((exog.shape[1], exog.shape[1]), np.nan)
+        cov[np.ix_(keep, keep)] = cov_k
+        self.converged_ = fit.converged
+        self.n_iter_ = fit.n_iter
+        names = [str(c) for c in getattr(self, "feature_names_in_", [f"x{i}" for i in range(p)])]
         if self.fit_intercept:
             self.intercept_ = float(params[0])
             self.coef_ = params[1:]
@@ -210,9 +318,8 @@ class _GLMBase(BaseEstimator):
         else:
             self.intercept_ = 0.0
             self.coef_ = params
-        cov = np.asarray(res.cov_params(), dtype=float)
-        self.results_ = GLMResults(names, params, cov, res.scale, res.df_resid, family, link, n)
-        self.x_mean_ = np.average(X, axis=0, weights=w) if w.sum() > 0 else X.mean(axis=0)
+        self.results_ = GLMResults(names, params, cov, scale, df_resid, family, link, n, aliased=~keep)
+        self.x_mean_ = np.average(X, axis=0, weights=w)
         return self
 
     def _linear_predictor(self, X) -> np.ndarray:

@@ -64,22 +64,39 @@ def continuous_metrics(
     return out
 
 
-def auc_delong(y: np.ndarray, score: np.ndarray) -> tuple[float, float]:
-    """Area under the ROC curve and its DeLong standard error (ties count one half)."""
-    y = np.asarray(y).astype(bool)
-    score = np.asarray(score, dtype=float)
+def _placements(y: np.ndarray, score: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+    """AUC and DeLong placement values of events (V10) and non-events (V01); ties count one half."""
     pos, neg = score[y], score[~y]
     m, n = len(pos), len(neg)
+    ranks_all = stats.rankdata(np.concatenate([pos, neg]))
+    auc = (ranks_all[:m].sum() - m * (m + 1) / 2) / (m * n)
+    v10 = (ranks_all[:m] - stats.rankdata(pos)) / n  # share of non-events below each event
+    v01 = 1 - (ranks_all[m:] - stats.rankdata(neg)) / m  # share of events above each non-event
+    return float(auc), v10, v01
+
+
+def auc_delong(y: np.ndarray, score: np.ndarray) -> tuple[float, float]:
+    """Area under the ROC curve and its DeLong standard error."""
+    y = np.asarray(y).astype(bool)
+    score = np.asarray(score, dtype=float)
+    m, n = int(y.sum()), int((~y).sum())
     if m == 0 or n == 0:
         return float("nan"), float("nan")
-    ranks_all = stats.rankdata(np.concatenate([pos, neg]))
-    ranks_pos = stats.rankdata(pos)
-    ranks_neg = stats.rankdata(neg)
-    auc = (ranks_all[:m].sum() - m * (m + 1) / 2) / (m * n)
-    v10 = (ranks_all[:m] - ranks_pos) / n  # placement of each event among non-events
-    v01 = 1 - (ranks_all[m:] - ranks_neg) / m
+    auc, v10, v01 = _placements(y, score)
     var = (np.var(v10, ddof=1) / m if m > 1 else 0.0) + (np.var(v01, ddof=1) / n if n > 1 else 0.0)
-    return float(auc), float(np.sqrt(var))
+    return auc, float(np.sqrt(var))
+
+
+def auc_difference(y: np.ndarray, score_a: np.ndarray, score_b: np.ndarray) -> tuple[float, float]:
+    """AUC of ``score_a`` minus AUC of ``score_b`` on the same patients, with its paired DeLong SE."""
+    y = np.asarray(y).astype(bool)
+    m, n = int(y.sum()), int((~y).sum())
+    if m < 2 or n < 2:
+        return float("nan"), float("nan")
+    auc_a, v10a, v01a = _placements(y, np.asarray(score_a, dtype=float))
+    auc_b, v10b, v01b = _placements(y, np.asarray(score_b, dtype=float))
+    var = np.var(v10a - v10b, ddof=1) / m + np.var(v01a - v01b, ddof=1) / n
+    return auc_a - auc_b, float(np.sqrt(var))
 
 
 def _logistic_calibration(y: np.ndarray, lp: np.ndarray) -> dict[str, float]:

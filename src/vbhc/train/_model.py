@@ -265,8 +265,18 @@ class OutcomeModel:
         return frame
 
 
-def summarise_features(frame: pd.DataFrame, features: dict[str, list[str]], *, min_count: int = 5) -> dict[str, dict[str, Any]]:
-    """Training-data summary per feature for cautions and the typical patient (no individual values)."""
+def summarise_features(
+    frame: pd.DataFrame,
+    features: dict[str, list[str]],
+    *,
+    trend: tuple[str, int] | None = None,
+    min_count: int = 5,
+) -> dict[str, dict[str, Any]]:
+    """Training-data summary per feature for cautions and the typical patient (no individual values).
+
+    ``trend`` = (column, year): a secular-trend column gets no range (later years are
+    extrapolated, not cautioned) and ``year`` as its typical value (the test year).
+    """
     summary: dict[str, dict[str, Any]] = {}
     for feat in features["numeric"]:
         x = numeric_values(frame[feat])
@@ -278,6 +288,8 @@ def summarise_features(frame: pd.DataFrame, features: dict[str, list[str]], *, m
         else:
             info.update(low=None, high=None, typical=float(np.median(ok)) if len(ok) else float("nan"))
         summary[feat] = info
+    if trend is not None:
+        summary[trend[0]].update(low=None, high=None, typical=float(trend[1]), trend=True)
     for feat in features["categorical"]:
         values = pd.Series(categorical_values(frame[feat]))
         counts = values.value_counts()

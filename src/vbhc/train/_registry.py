@@ -91,6 +91,7 @@ def flat_params(spec: ModelSpec, metrics: dict[str, Any]) -> dict[str, str]:
         "features_numeric": ",".join(spec.features.numeric),
         "features_categorical": ",".join(spec.features.categorical),
         "features_boolean": ",".join(spec.features.boolean),
+        "features_trend": spec.features.trend or "none",
         "comparator": ",".join(spec.comparator),
         "glm_family": spec.glm.family,
         "glm_link": spec.glm.link or "default",

@@ -45,6 +45,11 @@ class FeatureSpec(Settings):
     reference_levels: dict[str, str] = Field(
         default_factory=dict, description="GLM reference level per categorical feature (default: first in sort order)"
     )
+    trend: str | None = Field(
+        None,
+        description="operation-year column for a linear secular trend: extrapolated by the GLM to later years, "
+        "never cautioned as outside the training data",
+    )
 
     @model_validator(mode="after")
     def _check(self) -> FeatureSpec:
@@ -61,7 +66,12 @@ class FeatureSpec(Settings):
 
     @property
     def all(self) -> list[str]:
-        return [*self.categorical, *self.numeric, *self.boolean]
+        return [*self.categorical, *self.numeric_with_trend, *self.boolean]
+
+    @property
+    def numeric_with_trend(self) -> list[str]:
+        """Numeric model inputs: the numeric features and the trend column."""
+        return [*self.numeric, *([self.trend] if self.trend else [])]
 
 
 class GLMSpec(Settings):
@@ -126,7 +136,9 @@ class ValidationSpec(Settings):
     )
     interval_coverage: float = Field(0.9, gt=0.5, lt=1)
     calibration_size: float = Field(0.2, gt=0, lt=0.5, description="share of training rows for split-conformal calibration")
-    recalibrate: Literal["auto", "always", "never"] = "auto"
+    recalibrate: Literal["auto", "always", "never"] = Field(
+        "auto", description="binary: auto = boosting whose out-of-fold calibration is off; always; never"
+    )
     subgroups: list[str] = Field(default_factory=lambda: ["sex", "age_band", "hospital_id"])
     reference: ReferenceSpec | None = None
 
@@ -223,6 +235,7 @@ class ModelSpec(Settings):
             "features.numeric": self.features.numeric,
             "features.categorical": self.features.categorical,
             "features.boolean": self.features.boolean,
+            "features.trend": [self.features.trend] if self.features.trend else [],
             "comparator": self.comparator,
             "validation.subgroups": self.validation.subgroups,
         }
@@ -251,6 +264,7 @@ def check_spec_columns(spec: ModelSpec, source: str) -> None:
                 problems.append(f"{source}: {key}: {col!r} is not a column of table {spec.table!r}")
     kind_rules = {
         "features.numeric": (_NUMERIC_TYPES | {"bool"}, "numeric"),
+        "features.trend": (_NUMERIC_TYPES, "numeric"),
         "features.boolean": ({"bool"}, "bool"),
         "features.categorical": ({"string", "int8", "int16", "bool"}, "string or small integer"),
     }
