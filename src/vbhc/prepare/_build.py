@@ -34,7 +34,15 @@ from vbhc.prepare._features import (
     stay_features,
     transfer_weeks,
 )
-from vbhc.prepare._proms import Scorer, choose_questionnaires, prom_features, score_chosen, score_with_vbhc_proms, scored_table
+from vbhc.prepare._proms import (
+    Scorer,
+    choose_questionnaires,
+    prom_features,
+    prom_settings,
+    score_chosen,
+    score_with_vbhc_proms,
+    scored_table,
+)
 from vbhc.prepare._relational import Workspace, left_join
 from vbhc.prepare._settings import SICKNESS_BENEFIT, PrepareConfig, PrepareSettings
 from vbhc.prepare._stays import join_stays
@@ -299,7 +307,8 @@ def _finalise(t: ibis.Table, config: PrepareConfig) -> ibis.Table:
     # PROM changes and minimal important change
     cols["oxford_change_12m"] = t.oxford_12m - t.oxford_pre
     cols["eq5d_gain_12m"] = t.eq5d_12m - t.eq5d_pre
-    mic = ibis.cases((t.joint == "hip", s.proms.mic_oxford_points["hip"]), else_=s.proms.mic_oxford_points["knee"])
+    mic_points = prom_settings(s.proms.eq5d_value_set).minimal_important_change
+    mic = ibis.cases((t.joint == "hip", float(mic_points["OHS"])), else_=float(mic_points["OKS"]))
     cols["mic_12m"] = cols["oxford_change_12m"] >= mic
     # costs
     zero = ibis.literal(0.0)

@@ -91,7 +91,12 @@ class PromWindow(Settings):
 
 
 class PromSettings(Settings):
-    """PROM windows, EQ-5D value set and the minimal important change of the Oxford score."""
+    """PROM windows and the EQ-5D value set.
+
+    The minimal important change of the Oxford score comes from the PROM scoring
+    settings (``pipelines/proms.yaml``: ``minimal_important_change`` OHS/OKS), the one
+    place every stage reads it from.
+    """
 
     eq5d_value_set: str = "dk_5l"
     pre_window_days: int = Field(90, ge=0, description="pre-op response in [op - days, op]")
@@ -101,12 +106,10 @@ class PromSettings(Settings):
             "12m": PromWindow(target_days=365, min_days=270, max_days=450),
         }
     )
-    mic_oxford_points: dict[Literal["hip", "knee"], float] = Field(default_factory=lambda: {"hip": 8.0, "knee": 7.0})
 
     @model_validator(mode="after")
     def _complete(self) -> PromSettings:
         _require_keys(self.followup, {"3m", "12m"}, "followup")
-        _require_keys(self.mic_oxford_points, {"hip", "knee"}, "mic_oxford_points")
         return self
 
 
@@ -228,10 +231,13 @@ class PrepareConfig(Settings):
         return self.model_copy(update={"settings": settings})
 
     def hash(self) -> str:
-        """SHA-256 over settings, code lists and price levels (engine settings excluded)."""
+        """SHA-256 over settings, code lists, price levels and PROM scoring settings (engine excluded)."""
+        from vbhc.prepare._proms import prom_settings
+
         return config_hash(
             {
                 "settings": self.settings.model_dump(mode="json", exclude={"engine"}),
+                "proms": prom_settings(self.settings.proms.eq5d_value_set).model_dump(mode="json"),
                 "codelists": self.codelists.model_dump(mode="json"),
                 "prices": self.prices.model_dump(mode="json"),
             }
