@@ -111,9 +111,9 @@ class GLMResults:
         )
         if self.link in ("log", "logit"):
             ratio = "odds_ratio" if self.link == "logit" else "rate_ratio"
-            frame[ratio] = np.exp(frame["estimate"])
-            frame[f"{ratio}_lower"] = np.exp(frame["ci_lower"])
-            frame[f"{ratio}_upper"] = np.exp(frame["ci_upper"])
+            with np.errstate(over="ignore"):  # a term with a huge SE (a rare level) has an infinite upper end
+                for col, src in ((ratio, "estimate"), (f"{ratio}_lower", "ci_lower"), (f"{ratio}_upper", "ci_upper")):
+                    frame[col] = np.exp(frame[src].to_numpy(dtype=float))
         return frame
 
     def __repr__(self) -> str:
