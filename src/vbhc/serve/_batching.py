@@ -1,21 +1,27 @@
 """Opportunistic micro-batching: requests waiting together share one model call.
 
-A model call costs about the same for 1 row as for 50 (pandas and scikit-learn
-overhead dominate), so under load the service scores every request that arrived while
-the previous batch ran in one call.  There is no timer: a lone request runs at once,
-so batching adds no latency when the service is quiet.  Model calls run in one worker
-thread, keeping the event loop free to accept and answer requests.
+A model call costs about the same for 1 row as for 30 (per-call overhead dominates),
+so under load the service scores every request that arrived while the previous batch
+ran in one call.  There is no timer: a lone request is scored at once, so batching adds
+no latency when the service is quiet.
+
+Batches are scored on the event loop itself, not in a worker thread: scoring is pure
+Python and NumPy work that holds the GIL, and two threads taking turns on it (every
+small NumPy or tree call hands it over) cost more than they overlap.  While a batch is
+scored, new requests wait in the socket buffers and form the next batch; run more
+processes (``--workers``) to use more cores.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, TypeVar
 
-from starlette.concurrency import run_in_threadpool
+from vbhc.core.log import get_logger
 
+log = get_logger("vbhc.serve")
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -32,11 +38,9 @@ class MicroBatcher(Generic[T, R]):
         self.max_batch = max_batch
         self._queue: asyncio.Queue[tuple[T, asyncio.Future[R]]] | None = None
         self._task: asyncio.Task[None] | None = None
-        self._executor: ThreadPoolExecutor | None = None
 
     async def start(self) -> None:
         self._queue = asyncio.Queue()
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vbhc-predict")
         self._task = asyncio.create_task(self._run(), name="vbhc-batcher")
 
     async def stop(self) -> None:
@@ -46,35 +50,34 @@ class MicroBatcher(Generic[T, R]):
                 await self._task
             except asyncio.CancelledError:
                 pass
-        if self._executor is not None:
-            self._executor.shutdown(wait=True)
-        self._queue = self._task = self._executor = None
+        self._queue = self._task = None
 
     async def submit(self, item: T) -> R:
         """The result for ``item``; raises what ``fn`` raised for it."""
         if self._queue is None:
-            return (await run_in_threadpool(self._fn, [item]))[0]
+            return self._fn([item])[0]
         future: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         await self._queue.put((item, future))
         return await future
 
     async def _run(self) -> None:
         assert self._queue is not None
-        loop = asyncio.get_running_loop()
         while True:
             batch = [await self._queue.get()]
+            await asyncio.sleep(0)  # let requests already read reach the queue too
             while len(batch) < self.max_batch and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             live = [(item, fut) for item, fut in batch if not fut.done()]  # skip requests whose client left
             if not live:
                 continue
+            start = time.perf_counter()
             try:
-                results = await loop.run_in_executor(self._executor, self._fn, [item for item, _ in live])
+                results = self._fn([item for item, _ in live])
             except Exception:
                 # One bad item must not fail its neighbours: score them one by one.
                 for item, fut in live:
                     try:
-                        result = (await loop.run_in_executor(self._executor, self._fn, [item]))[0]
+                        result = self._fn([item])[0]
                     except Exception as exc:  # noqa: BLE001 - handed to the waiting request
                         _settle(fut, exc=exc)
                     else:
@@ -82,6 +85,7 @@ class MicroBatcher(Generic[T, R]):
                 continue
             for (_, fut), result in zip(live, results, strict=True):
                 _settle(fut, result=result)
+            log.debug("scored a batch of %d in %.1f ms", len(live), (time.perf_counter() - start) * 1000)
 
     @property
     def running(self) -> bool:

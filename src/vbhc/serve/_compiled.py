@@ -392,6 +392,19 @@ class _BoostingPath:
         return np.asarray(model._loss.link.inverse(raw.ravel()), dtype=float)
 
 
+def population_mask(frame: pd.DataFrame, population: dict[str, Any], joint: str) -> np.ndarray:
+    """Rows in a model's population (every listed column holds an allowed value; the joint
+    matches unless pooled), as :meth:`vbhc.train.OutcomeModel.in_population` decides."""
+    cols = _Columns.of(frame)
+    mask = np.ones(len(frame), dtype=bool)
+    for column, allowed in population.items():
+        ok = {str(a) for a in (allowed if isinstance(allowed, list | tuple) else [allowed])}
+        mask &= np.array([isinstance(v, str) and v in ok for v in cols.categorical(column)], dtype=bool)
+    if joint != "all":
+        mask &= np.array([v == joint for v in cols.categorical("joint")], dtype=bool)
+    return mask
+
+
 def _is_boosting(estimator: Any) -> bool:
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 

@@ -20,6 +20,7 @@ from vbhc.core.errors import ConfigError
 from vbhc.core.log import get_logger
 from vbhc.schemas import load_schema
 from vbhc.serve._model import Link, ModelInfo
+from vbhc.serve._compiled import population_mask
 from vbhc.serve._outcomes import required_model_names
 from vbhc.train._model import clip_to
 
@@ -78,6 +79,12 @@ class RegistryModel:
             f: _typed(s["typical"], dtypes.get(f)) for f, s in summary.items() if not s.get("missing_share")
         }
         self._fast, self._fast_explainer = _verified_fast_path(self, registered.name)
+        probe = _probe_frame(self.info)
+        self._fast_population = bool(
+            np.array_equal(
+                population_mask(probe, model.population, model.joint), np.asarray(model.in_population(probe), dtype=bool)
+            )
+        )
         if not _credible_explanation(self):
             log.warning(
                 "%s: the transparent model's contributions are not credible (its fit diverged?); "
@@ -122,6 +129,8 @@ class RegistryModel:
         return self._fast is not None and self._fast_explainer is not None
 
     def in_population(self, features: pd.DataFrame) -> np.ndarray:
+        if self._fast_population:
+            return population_mask(features, self._model.population, self._model.joint)
         return self._model.in_population(features)
 
 
@@ -198,6 +207,11 @@ def _probe_frame(info: ModelInfo) -> pd.DataFrame:
             rows.append({**base, feature: _typed(level, dtypes.get(feature))})
         if dtypes.get(feature) == "boolean":
             rows.append({**base, feature: not base.get(feature)})
+    for column, allowed in info.population.items():  # patients outside the population
+        rows.append({**base, column: None})
+        if isinstance(allowed, bool):
+            rows.append({**base, column: not allowed})
+    rows.append({**base, "joint": "knee" if base["joint"] == "hip" else "hip"})
     return episode_frame(rows, [*base, *info.features])
 
 
@@ -205,17 +219,22 @@ def load_served_models(tracking_uri: str | None = None) -> list[RegistryModel]:
     """The ``champion`` of every model the service needs.
 
     Raises :class:`vbhc.scoring.ModelNotFoundError` (one line, naming every missing
-    model) when one has no champion.  The EQ-5D value set and the minimal important
-    change are those the episodes were built with (``pipelines/prepare.yaml``).
+    model) when one has no champion.  The EQ-5D value set is the one the episodes were
+    built with (``pipelines/prepare.yaml``); the minimal important change that defines
+    ``mic_12m`` comes from the PROM settings (``pipelines/proms.yaml``), as in
+    ``vbhc prepare``.
     """
     from vbhc.prepare import load_prepare_config
+    from vbhc.proms import load_prom_settings
     from vbhc.scoring import load_champions
 
     champions = load_champions(tracking_uri=tracking_uri, required=required_model_names())
-    proms = load_prepare_config().settings.proms
+    value_set = load_prepare_config().settings.proms.eq5d_value_set
+    mic = load_prom_settings().minimal_important_change
+    mic_points = {"hip": float(mic["OHS"]), "knee": float(mic["OKS"])}  # type: ignore[arg-type]
     wanted = set(required_model_names())
     return [
-        RegistryModel(r, eq5d_value_set=proms.eq5d_value_set, mic_points=dict(proms.mic_oxford_points))
+        RegistryModel(r, eq5d_value_set=value_set, mic_points=mic_points)
         for r in champions.values()
         if r.name in wanted
     ]

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vbhc.core.log import get_logger
 
 log = get_logger("vbhc.serve")
+access_log = get_logger("vbhc.serve.access")  # one line per request (see vbhc.serve._server)
 
 _SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -91,7 +92,7 @@ class RequestContext:
                 await _send_json(send_wrapper, 500, {"detail": f"internal error (request id {request_id})"})
         finally:
             ms = (time.perf_counter() - start) * 1000
-            log.info(
+            access_log.info(
                 "request %s %s %s -> %d in %.1f ms (model set %s)",
                 request_id, scope["method"], path, status, ms, self.model_set,
             )
