@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import os
+import socket
 
+import uvicorn
 from fastapi import FastAPI
 
+from vbhc.core.errors import ConfigError
 from vbhc.core.log import get_logger
 from vbhc.serve._app import create_app
 from vbhc.serve._loader import load_served_models
@@ -29,6 +32,25 @@ def app_from_environment() -> FastAPI:
     return build_app(ServeSettings.model_validate_json(os.environ[_SETTINGS_ENV]))
 
 
+class _TcpConfig(uvicorn.Config):
+    """uvicorn's configuration with the listening socket made as a TCP socket
+    (``IPPROTO_TCP``), so that asyncio switches Nagle's algorithm off on every
+    connection (``TCP_NODELAY``).  uvicorn's own multi-worker socket has protocol 0, and
+    a kept-alive client then waits for the 40 ms delayed acknowledgement on each answer."""
+
+    def bind_socket(self) -> socket.socket:
+        family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((self.host, self.port))
+        except OSError as exc:
+            sock.close()
+            raise ConfigError(f"cannot listen on {self.host}:{self.port} ({exc.strerror})") from None
+        sock.set_inheritable(True)
+        return sock
+
+
 def _plain_access_log() -> None:
     """Request lines go to stderr through a plain handler: the rich console handler of
     the CLI costs about a millisecond per line, too much at hundreds of requests a second."""
@@ -45,8 +67,6 @@ def _plain_access_log() -> None:
 
 def run(settings: ServeSettings) -> None:
     """Serve until interrupted.  Refuses to start without a token or a required model."""
-    import uvicorn
-
     _plain_access_log()
     app = build_app(settings)  # fails fast, before any port is opened
     base = f"http://{settings.host if ':' not in settings.host else f'[{settings.host}]'}:{settings.port}"
@@ -68,5 +88,10 @@ def run(settings: ServeSettings) -> None:
         uvicorn.run(app, **options)
         return
     del app
+    from uvicorn.supervisors import Multiprocess
+
     os.environ[_SETTINGS_ENV] = settings.model_dump_json()
-    uvicorn.run("vbhc.serve._server:app_from_environment", factory=True, workers=settings.workers, **options)
+    config = _TcpConfig(
+        "vbhc.serve._server:app_from_environment", factory=True, workers=settings.workers, **options
+    )
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
