@@ -32,7 +32,8 @@ BASE = {
     "validation": {"metric": "r2", "cv_folds": 3},
 }
 SPECS = {
-    "hip-oxford_12m": {**BASE, "description": "hip Oxford (scoring test)", "joint": "hip"},
+    "hip-oxford_12m": {**BASE, "description": "hip Oxford (scoring test)", "joint": "hip",
+                       "glm": {"family": "gaussian", "splines": {"age": 3}}},
     "knee-oxford_12m": {**BASE, "description": "knee Oxford (scoring test)", "joint": "knee"},
     "all-complication_90d": {
         **BASE, "description": "complications (scoring test)", "joint": "all", "outcome": "complication_90d",

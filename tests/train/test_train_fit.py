@@ -219,6 +219,12 @@ def test_values_missing_only_at_prediction_are_imputed(episodes):
     rows["anxiety_depression"] = pd.array([pd.NA] * 3, dtype="boolean")
     for estimator in (model.estimator, model.explainer):
         assert np.isfinite(estimator.predict(rows)).all()
+    # The registry stores models with skops: no pandas objects inside a fitted pipeline.
+    import skops.io as sio
+
+    blob = sio.dumps(model)
+    again = sio.loads(blob, trusted=sio.get_untrusted_types(data=blob))
+    np.testing.assert_allclose(again.predict(rows), model.predict(rows))
     assert np.isfinite(model.contributions(rows).to_numpy()).all()
     assert np.isfinite(model.predict_frame(rows).to_numpy()).all()
 

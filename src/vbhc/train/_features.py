@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.compose import ColumnTransformer
-from sklearn.impute import MissingIndicator, SimpleImputer
-from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, SplineTransformer
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 MISSING_LEVEL = "missing"
 
@@ -87,6 +87,60 @@ class EpisodeFeatures(TransformerMixin, BaseEstimator):
         return self.feature_names_out_.copy()
 
 
+class SplineTerms(TransformerMixin, BaseEstimator):
+    """Numeric features as cubic B-splines (non-linear effects) plus missing indicators.
+
+    Missing values get the column's training median before the spline; a missing
+    indicator is added for each column that had missing values in training.
+
+    Parameters
+    ----------
+    n_knots : int, default=4
+        Knots per spline (``n_knots + 1`` basis columns each, one dropped for the intercept).
+
+    Attributes
+    ----------
+    medians_ : ndarray of shape (n_features,)
+    spline_ : SplineTransformer
+    has_missing_ : ndarray of bool, shape (n_features,)
+    """
+
+    def __init__(self, n_knots: int = 4):
+        self.n_knots = n_knots
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def fit(self, X, y=None):
+        X = validate_data(self, X, ensure_all_finite="allow-nan", dtype=np.float64)
+        missing = np.isnan(X)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-missing column: median 0
+            medians = np.nanmedian(X, axis=0)
+        self.medians_ = np.where(np.isnan(medians), 0.0, medians)
+        self.has_missing_ = missing.any(axis=0)
+        self.spline_ = SplineTransformer(n_knots=self.n_knots, degree=3, include_bias=False)
+        self.spline_.fit(np.where(missing, self.medians_, X))
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan", dtype=np.float64)
+        missing = np.isnan(X)
+        basis = self.spline_.transform(np.where(missing, self.medians_, X))
+        return np.column_stack([basis, missing[:, self.has_missing_].astype(float)])
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self)
+        names = getattr(self, "feature_names_in_", None)
+        names = [str(n) for n in names] if names is not None else [f"x{i}" for i in range(self.n_features_in_)]
+        basis = list(self.spline_.get_feature_names_out(names))
+        return np.asarray(basis + [f"missingindicator_{n}" for n, m in zip(names, self.has_missing_, strict=True) if m],
+                          dtype=object)
+
+
 class LevelImputer(SimpleImputer):
     """Fill missing categorical values: the level ``"missing"`` when training had missing values.
 
@@ -143,7 +197,8 @@ def glm_preprocessor(
     """Design matrix of a GLM: one transformer per feature, named after the feature.
 
     Numeric: median imputation plus a missing indicator (only when the training rows
-    have missing values), or a cubic B-spline with ``splines[name]`` knots.
+    have missing values), or a cubic B-spline with ``splines[name]`` knots
+    (:class:`SplineTerms`, same imputation and indicator).
     Categorical: one-hot with a reference level (``reference_levels`` or the first
     in sort order) and missing as its own level (:class:`LevelImputer`).  Boolean: 0/1 with most-frequent
     imputation and a missing indicator.  Output columns are ``<feature>__<term>``,
@@ -158,13 +213,7 @@ def glm_preprocessor(
         parts.append((name, Pipeline([("impute", LevelImputer()), ("onehot", enc)]), [name]))
     for name in numeric:
         if name in splines:
-            curve = Pipeline(
-                [
-                    ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
-                    ("spline", SplineTransformer(n_knots=splines[name], degree=3, include_bias=False)),
-                ]
-            )
-            step = FeatureUnion([("spline", curve), ("missing", MissingIndicator(features="missing-only", error_on_new=False))])
+            step = SplineTerms(n_knots=splines[name])
         else:
             step = SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True)
         parts.append((name, step, [name]))

@@ -48,7 +48,7 @@ def continuous_metrics(
     out["rmse"] = float(np.sqrt(np.mean(resid**2)))
     out["mae"] = float(np.mean(np.abs(resid)))
     out["calibration_intercept"] = float(resid.mean())
-    if n > 2 and np.var(pred) > 0:
+    if n > 2 and np.ptp(pred) > 1e-9 * (1 + np.abs(pred).max()):
         fit = stats.linregress(pred, y)
         t = stats.t.ppf(0.975, n - 2)
         out["calibration_slope"] = float(fit.slope)
