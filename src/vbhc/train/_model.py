@@ -157,8 +157,7 @@ class OutcomeModel:
         prep, conformal = self.estimator[:-1], self.estimator[-1]
         with unknown_levels_allowed():
             design = prep.transform(X)
-        point = np.asarray(conformal.predict(design), dtype=float)
-        lower, upper = conformal.predict_interval(design)
+        point, lower, upper = conformal.predict_with_interval(design)
         for col, values in zip(self.prediction_columns, (point, lower, upper), strict=True):
             out[col] = self._clip(np.asarray(values, dtype=float))
         return out

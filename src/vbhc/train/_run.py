@@ -86,6 +86,13 @@ def train_all(
     for spec in specs:
         with timed(f"train {spec.model_name}", timings, log):
             results.append(train_model(episodes, spec))
+    return publish(results, out, tracking_uri=tracking_uri, register=register)
+
+
+def publish(
+    results: list[TrainingResult], out: str | Path, *, tracking_uri: str | None = None, register: bool = True
+) -> pd.DataFrame:
+    """Write the outputs of fitted models (atomically) and log and register them in MLflow."""
     if register:
         from vbhc.core.tracking import configure_mlflow
 

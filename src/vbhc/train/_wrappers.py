@@ -116,9 +116,14 @@ class ConformalRegressor(RegressorMixin, BaseEstimator):
 
     def predict_interval(self, X) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper ends of the ``coverage`` prediction interval."""
+        _, lower, upper = self.predict_with_interval(X)
+        return lower, upper
+
+    def predict_with_interval(self, X) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Point prediction, lower and upper end, from one pass of the regressor."""
         pred = self.predict(X)
         half = self.quantile_ * self._scale(pred)
-        return pred - half, pred + half
+        return pred, pred - half, pred + half
 
 
 class RecalibratedClassifier(ClassifierMixin, BaseEstimator):
