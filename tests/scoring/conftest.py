@@ -18,19 +18,9 @@ def _simulation():
     return module
 
 
-BASE = {
-    "kind": "continuous",
-    "outcome": "oxford_12m",
-    "unit": "points",
-    "bounds": [0, 48],
-    "ascertainment": {"followup_complete_1y": True, "death_1y": False},
-    "nonresponse": {"weighting": "none"},
-    "features": {"categorical": ["sex", "asa_class"], "numeric": ["age", "bmi", "oxford_pre"], "boolean": ["anxiety_depression"]},
-    "comparator": ["oxford_pre"],
-    "glm": {"family": "gaussian"},
-    "hgb": {"loss": "squared_error", "max_iter": 30},
-    "validation": {"metric": "r2", "cv_folds": 3},
-}
+BASE = {**_simulation().OXFORD_SPEC, "features": {"categorical": ["sex", "asa_class"], "numeric": ["age", "bmi", "oxford_pre"],
+                                                 "boolean": ["anxiety_depression"]},
+        "hgb": {"loss": "squared_error", "max_iter": 30}}
 SPECS = {
     "hip-oxford_12m": {**BASE, "description": "hip Oxford (scoring test)", "joint": "hip",
                        "glm": {"family": "gaussian", "splines": {"age": 3}}},

@@ -5,32 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from train_simulation import TRUE_OXFORD
+from train_simulation import OXFORD_SPEC, TRUE_OXFORD
 
 from vbhc.core.errors import InputError
 from vbhc.train import ConformalRegressor, RecalibratedClassifier, load_spec, model_card, train_model
 from vbhc.train._spec import ModelSpec
 
-OXFORD = {
-    "description": "Oxford score at 12 months (test)",
-    "joint": "hip",
-    "outcome": "oxford_12m",
-    "kind": "continuous",
-    "unit": "points",
-    "bounds": [0, 48],
-    "ascertainment": {"followup_complete_1y": True, "death_1y": False},
-    "nonresponse": {"weighting": "none"},
-    "features": {
-        "categorical": ["sex", "asa_class", "smoking"],
-        "numeric": ["age", "bmi", "oxford_pre", "eq5d_pre"],
-        "boolean": ["anxiety_depression"],
-        "reference_levels": {"smoking": "never"},
-    },
-    "comparator": ["oxford_pre"],
-    "glm": {"family": "gaussian"},
-    "hgb": {"loss": "squared_error", "max_iter": 60},
-    "validation": {"metric": "r2", "cv_folds": 3},
-}
+OXFORD = OXFORD_SPEC
 COMPLICATION = {
     **OXFORD,
     "description": "complication (test)",

@@ -7,24 +7,12 @@ import sys
 
 import pytest
 import yaml
+from train_simulation import OXFORD_SPEC
 
 from vbhc.train import load_spec, promotion_decision
 
-SPEC = {
-    "description": "Oxford score at 12 months (registry test)",
-    "joint": "hip",
-    "outcome": "oxford_12m",
-    "kind": "continuous",
-    "unit": "points",
-    "bounds": [0, 48],
-    "ascertainment": {"followup_complete_1y": True, "death_1y": False},
-    "nonresponse": {"weighting": "none"},
-    "features": {"numeric": ["oxford_pre"]},
-    "comparator": ["oxford_pre"],
-    "glm": {"family": "gaussian"},
-    "hgb": {"loss": "squared_error", "max_iter": 30},
-    "validation": {"metric": "r2", "cv_folds": 3},
-}
+SPEC = {**OXFORD_SPEC, "description": "Oxford score at 12 months (registry test)", "features": {"numeric": ["oxford_pre"]},
+        "hgb": {"loss": "squared_error", "max_iter": 30}}
 RICH_FEATURES = {"categorical": ["sex", "asa_class", "smoking"], "numeric": ["age", "bmi", "oxford_pre"],
                  "boolean": ["anxiety_depression"]}
 

@@ -11,6 +11,28 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit
 
+# A small Oxford-score specification for tests (fast settings); tests vary it with {**OXFORD_SPEC, ...}.
+OXFORD_SPEC = {
+    "description": "Oxford score at 12 months (test)",
+    "joint": "hip",
+    "outcome": "oxford_12m",
+    "kind": "continuous",
+    "unit": "points",
+    "bounds": [0, 48],
+    "ascertainment": {"followup_complete_1y": True, "death_1y": False},
+    "nonresponse": {"weighting": "none"},
+    "features": {
+        "categorical": ["sex", "asa_class", "smoking"],
+        "numeric": ["age", "bmi", "oxford_pre", "eq5d_pre"],
+        "boolean": ["anxiety_depression"],
+        "reference_levels": {"smoking": "never"},
+    },
+    "comparator": ["oxford_pre"],
+    "glm": {"family": "gaussian"},
+    "hgb": {"loss": "squared_error", "max_iter": 60},
+    "validation": {"metric": "r2", "cv_folds": 3},
+}
+
 AGE_BANDS = [(18, 50, "18-49"), (50, 60, "50-59"), (60, 70, "60-69"), (70, 80, "70-79"), (80, 200, "80+")]
 
 TRUE_OXFORD = {"const": 22.0, "oxford_pre": 0.45, "age_c": -0.05, "bmi_c": -0.25, "anxiety_depression": -3.0,
