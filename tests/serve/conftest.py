@@ -45,7 +45,8 @@ def client(service):
 # -- real models and a live `vbhc serve` (session-wide: trained once) ---------------------
 def _lighter_specs(folder: Path) -> Path:
     """The project's model specifications with cheaper validation (2 CV folds, fewer
-    boosting rounds), so that every required model trains in a test's time."""
+    boosting rounds, a test year of 40 patients), so that every required model trains
+    on a small registry in a test's time."""
     import yaml
 
     from vbhc.core.paths import models_dir
@@ -54,7 +55,7 @@ def _lighter_specs(folder: Path) -> Path:
     out.mkdir()
     for spec in sorted(models_dir().glob("*.yaml")):
         data = yaml.safe_load(spec.read_text(encoding="utf-8"))
-        data.setdefault("validation", {}).update(cv_folds=2, subgroups=["sex"])
+        data.setdefault("validation", {}).update(cv_folds=2, subgroups=["sex"], min_test_rows=40)
         data.setdefault("hgb", {}).update(max_iter=40)
         (out / spec.name).write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return out
@@ -63,14 +64,14 @@ def _lighter_specs(folder: Path) -> Path:
 @pytest.fixture(scope="session")
 def trained_store(tmp_path_factory) -> str:
     """MLflow store with every required model, trained by ``vbhc train`` on a small
-    synthetic registry (vbhc.synth, 2,500 persons); returns its tracking URI."""
+    synthetic registry (vbhc.synth, 5,000 persons); returns its tracking URI."""
     from vbhc.core.io import write_parquet
     from vbhc.schemas import load_schema
     from vbhc.synth import generate_registry
 
     tmp = tmp_path_factory.mktemp("serve-models")
     schema = load_schema("episodes")
-    episodes = generate_registry(2500, 11).truth["episodes"][schema.column_names]
+    episodes = generate_registry(5000, 11).truth["episodes"][schema.column_names]
     write_parquet(episodes, tmp / "episodes.parquet", schema)
     uri = f"sqlite:///{tmp}/mlflow.db"
     run = subprocess.run(

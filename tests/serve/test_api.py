@@ -319,3 +319,14 @@ def test_operation_year_defaults_to_this_year_for_patient_and_typical_patient(cl
     assert r.json()["typical_patient"]["operation_year"] == dt.date.today().year
     assert predict(client, operation_year=2030).status_code == 200
     assert messages(predict(client, operation_year=1990)) == ["operation_year: must be between 2000 and 2035"]
+
+
+def test_absurd_contributions_of_rare_levels_are_not_shown_as_factors(models):
+    for m in models:
+        if m.info.outcome == "complication_90d":
+            m.categorical["indication"]["osteonecrosis"] = 30.0  # quasi-separation: a level without events
+    with TestClient(create_app(PredictionService(models), token=TOKEN)) as c:
+        fields = {f["field"] for f in outcome(predict(c, indication="osteonecrosis", smoking="current"), "complication_90d")["factors"]}
+        rheumatoid = outcome(predict(c, indication="rheumatoid_arthritis", bmi=28, age=70), "complication_90d")["factors"]
+    assert "indication" not in fields and "smoking" in fields
+    assert rheumatoid[0]["field"] == "indication"  # an ordinary level still explains

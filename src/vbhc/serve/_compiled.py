@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from vbhc.train._features import MISSING_LEVEL, EpisodeFeatures, categorical_values, numeric_values
+from vbhc.train._features import MISSING_LEVEL, EpisodeFeatures, SplineTerms, categorical_values, numeric_values
 from vbhc.train._glm import GLMClassifier, GLMRegressor
 from vbhc.train._wrappers import ConformalRegressor, RecalibratedClassifier
 
@@ -178,6 +178,26 @@ def _spline_part(name: str, column: str, union: Any, prefill: dict[str, Any]) ->
     return _Part(name, build)
 
 
+def _spline_terms_part(name: str, column: str, terms: Any, prefill: dict[str, Any]) -> _Part:
+    """vbhc.train's ``SplineTerms`` on one feature: median fill, B-spline basis, and a
+    missing indicator when training had missing values."""
+    if len(terms.medians_) != 1:
+        raise NotCompilable(f"{name}: spline terms of several features")
+    value = float(prefill[column]) if column in prefill else float(terms.medians_[0])
+    flags = bool(terms.has_missing_[0])
+    basis = _spline_basis(terms.spline_)
+
+    def build(cols: _Columns) -> list[np.ndarray]:
+        x = cols.numeric(column)
+        gone = np.isnan(x)
+        out = list(basis(np.where(gone, value, x)).T)
+        if flags:
+            out.append(gone.astype(float))
+        return out
+
+    return _Part(name, build)
+
+
 def _spline_basis(spline: Any) -> Callable[[np.ndarray], np.ndarray]:
     """The fitted B-spline basis of one feature, as ``SplineTransformer.transform``
     computes it for constant extrapolation (the fitted ``bsplines_``; other settings
@@ -258,6 +278,8 @@ def _parts(features: EpisodeFeatures, prep: Any, prefill: dict[str, Any]) -> lis
             parts.append(_impute_part(name, columns[0], transformer, prefill))
         elif isinstance(transformer, FeatureUnion) and len(columns) == 1:
             parts.append(_spline_part(name, columns[0], transformer, prefill))
+        elif isinstance(transformer, SplineTerms) and len(columns) == 1:
+            parts.append(_spline_terms_part(name, columns[0], transformer, prefill))
         elif isinstance(transformer, OrdinalEncoder) and set(columns) <= categorical:
             parts.append(_ordinal_part(name, columns, transformer, prefill))
         elif not set(columns) & categorical:

@@ -48,7 +48,10 @@ _DIRECT_FIELDS = (
 _SOURCE_FIELD = {"age_band": "age"}
 _EQ5D_LEVEL_COLUMNS = ("eq5d_pre_mo", "eq5d_pre_sc", "eq5d_pre_ua", "eq5d_pre_pd", "eq5d_pre_ad")
 _EFFECT_SCALE = {"identity": "difference", "log": "ratio", "logit": "odds_ratio"}
-_MAX_LINK_EFFECT = 700.0  # exp(700) is near the largest float
+MAX_CREDIBLE_LOG_EFFECT = 15.0
+"""Largest contribution on a log or logit scale shown as a factor (a ratio of 3 million):
+beyond it a term comes from quasi-separation (a rare level without events), not from
+anything a patient could be told."""
 
 
 class RequestProblem(Exception):
@@ -359,8 +362,8 @@ def _factors(model: ServedModel, frame: pd.DataFrame) -> list[list[tuple[str, fl
     if len(names) < len(fields):
         grouping = np.array([[f == n for n in names] for f in fields], dtype=float)
         values = values @ grouping
-    # an effect beyond what a float can express as a ratio is no explanation: left out
-    values = np.where(np.isfinite(values) & (np.abs(values) < _MAX_LINK_EFFECT), values, 0.0)
+    limit = np.inf if model.info.link == "identity" else MAX_CREDIBLE_LOG_EFFECT
+    values = np.where(np.isfinite(values) & (np.abs(values) <= limit), values, 0.0)
     out = []
     for row in values:
         order = np.argsort(-np.abs(row), kind="stable")[:TOP_FACTORS]
