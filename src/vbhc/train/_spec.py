@@ -17,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 
 from vbhc.core.config import Settings, load_config
 from vbhc.core.errors import ConfigError
-from vbhc.core.paths import models_dir
+from vbhc.core.paths import models_dir, project_root
 
 Scalar = bool | int | float | str
 
@@ -292,10 +292,15 @@ def load_spec(path: str | Path, *, check_columns: bool = True) -> ModelSpec:
 def load_specs(folder: str | Path | None = None, *, names: list[str] | None = None) -> list[ModelSpec]:
     """All specifications ``*.yaml`` directly in ``folder`` (default ``models/``), sorted by name.
 
+    A relative ``folder`` missing from the working folder is looked up in the project
+    folder (so ``--models models`` works wherever a pipeline runs).
+
     ``names`` keeps only those models (short or registered names); an unknown name is
     an error.  Model names must be unique.
     """
     folder = Path(folder) if folder is not None else models_dir()
+    if not folder.is_dir() and not folder.is_absolute() and (project_root() / folder).is_dir():
+        folder = project_root() / folder  # e.g. "models" from a pipeline run elsewhere
     if not folder.is_dir():
         raise ConfigError(f"{folder}: model specification folder not found")
     specs = [load_spec(p) for p in sorted(folder.glob("*.yaml"))]
