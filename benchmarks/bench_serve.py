@@ -152,8 +152,9 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory(prefix="bench-serve-")
         tracking_uri = f"sqlite:///{tmp.name}/mlflow.db"
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "vbhc", "-q", "train", "--episodes", str(args.episodes),
-                        "--out", f"{tmp.name}/models", "--tracking-uri", tracking_uri], check=True)
+        subprocess.run([sys.executable, "-m", "vbhc", "-q", "train", "--episodes", str(args.episodes.resolve()),
+                        "--out", f"{tmp.name}/models", "--tracking-uri", tracking_uri],
+                       check=True, cwd=tmp.name)  # run artifacts go below the working folder
         print(f"trained the models in {time.perf_counter() - t0:.0f} s")
 
     token = secrets.token_urlsafe(32)

@@ -78,6 +78,7 @@ def trained_store(tmp_path_factory) -> str:
         [sys.executable, "-m", "vbhc", "-q", "train", "--episodes", str(tmp / "episodes.parquet"),
          "--models", str(_lighter_specs(tmp)), "--out", str(tmp / "train"), "--tracking-uri", uri],
         capture_output=True, text=True, timeout=1500, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        cwd=tmp,  # MLflow puts run artifacts below the working folder: keep them out of the repository
     )
     assert run.returncode == 0, f"vbhc train failed:\n{run.stderr[-3000:]}"
     return uri
@@ -113,7 +114,7 @@ def live_server(trained_store, tmp_path_factory):
         proc = subprocess.Popen(
             [sys.executable, "-m", "vbhc", "serve", "--port", str(port), "--tracking-uri", trained_store],
             env={**os.environ, "VBHC_API_TOKEN": token, "COLUMNS": "200"},
-            stdout=sink, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=sink, stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp,
         )
     base = f"http://127.0.0.1:{port}"
     try:
