@@ -139,6 +139,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--tracking-uri", default="sqlite:///vbhc-mlruns/mlflow.db", help="store with champion models")
     ap.add_argument("--episodes", type=Path, help="train every model on this episodes file into a temporary store first")
+    ap.add_argument("--models", type=Path, help="with --episodes: folder of model specifications (default models/)")
     ap.add_argument("--clients", default="1,8,32", help="concurrency levels, comma-separated")
     ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per level")
     ap.add_argument("--workers", type=int, default=1, help="server processes")
@@ -152,7 +153,8 @@ def main() -> None:
         tmp = tempfile.TemporaryDirectory(prefix="bench-serve-")
         tracking_uri = f"sqlite:///{tmp.name}/mlflow.db"
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "vbhc", "-q", "train", "--episodes", str(args.episodes.resolve()),
+        specs = ["--models", str(args.models.resolve())] if args.models else []
+        subprocess.run([sys.executable, "-m", "vbhc", "-q", "train", "--episodes", str(args.episodes.resolve()), *specs,
                         "--out", f"{tmp.name}/models", "--tracking-uri", tracking_uri],
                        check=True, cwd=tmp.name)  # run artifacts go below the working folder
         print(f"trained the models in {time.perf_counter() - t0:.0f} s")
