@@ -90,6 +90,8 @@ def test_train_writes_outputs_registers_and_moves_the_champion_only_when_better(
     assert "person_id" not in values and "E00000" not in values and "P00" not in values
     artifacts = {a.path for a in client.list_artifacts(v1.run_id, "report")}
     assert "report/model_card.html" in artifacts
+    # Artifacts live beside the SQLite store, not in ./mlruns of the working folder.
+    assert (tmp_path / "artifacts").is_dir() and run.info.artifact_uri.startswith((tmp_path / "artifacts").as_uri())
 
     # The same specification again: not better -> challenger, champion stays.
     _run_cli(["train", "--episodes", str(data), "--models", str(specs), "--out", str(out), "--tracking-uri", uri], capsys)

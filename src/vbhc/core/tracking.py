@@ -2,7 +2,8 @@
 
 The tracking store defaults to a local SQLite file (``sqlite:///vbhc-mlruns/mlflow.db``,
 relative to the working folder), overridable by an explicit URI or the
-``MLFLOW_TRACKING_URI`` environment variable.  Telemetry is switched off: vbhc runs
+``MLFLOW_TRACKING_URI`` environment variable; experiments created by vbhc keep their
+artifacts beside a SQLite store (``vbhc-mlruns/artifacts``), not in ``./mlruns``.  Telemetry is switched off: vbhc runs
 offline.
 """
 
@@ -21,6 +22,28 @@ _OFFLINE = {"MLFLOW_DISABLE_TELEMETRY": "true", "MLFLOW_ENABLE_TELEMETRY": "fals
 def resolve_tracking_uri(tracking_uri: str | None = None) -> str:
     """The URI to use: the argument, else ``MLFLOW_TRACKING_URI``, else the local SQLite default."""
     return tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+
+
+def artifact_location(tracking_uri: str) -> str | None:
+    """Where a new experiment keeps its artifacts: ``artifacts/`` beside a SQLite store.
+
+    MLflow's own default is ``./mlruns`` in the working folder, which would scatter
+    model files wherever a command runs; a server store (http) keeps its default (None).
+    """
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    return (Path(tracking_uri.removeprefix("sqlite:///")).resolve().parent / "artifacts").as_uri()
+
+
+def experiment_id(name: str, tracking_uri: str | None = None) -> str:
+    """The id of experiment ``name``, created with :func:`artifact_location` when new."""
+    import mlflow
+
+    uri = resolve_tracking_uri(tracking_uri) if tracking_uri else mlflow.get_tracking_uri()
+    experiment = mlflow.get_experiment_by_name(name)
+    if experiment is not None:
+        return experiment.experiment_id
+    return mlflow.create_experiment(name, artifact_location=artifact_location(uri))
 
 
 def configure_mlflow(tracking_uri: str | None = None) -> str:

@@ -24,6 +24,7 @@ import numpy as np
 from vbhc import __version__
 from vbhc.core.errors import VbhcError
 from vbhc.core.log import get_logger
+from vbhc.core.tracking import experiment_id
 from vbhc.train._fit import TrainingResult
 from vbhc.train._metrics import binary_metrics, continuous_metrics, direction
 from vbhc.train._spec import ModelSpec
@@ -167,7 +168,7 @@ def log_and_register(result: TrainingResult) -> Registration:
     name = spec.registered_name
     client = MlflowClient()
     try:
-        mlflow.set_experiment(EXPERIMENT)
+        mlflow.set_experiment(experiment_id=experiment_id(EXPERIMENT))
         example = model.typical_patient()[model.feature_names]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
