@@ -330,3 +330,22 @@ def test_absurd_contributions_of_rare_levels_are_not_shown_as_factors(models):
         rheumatoid = outcome(predict(c, indication="rheumatoid_arthritis", bmi=28, age=70), "complication_90d")["factors"]
     assert "indication" not in fields and "smoking" in fields
     assert rheumatoid[0]["field"] == "indication"  # an ordinary level still explains
+
+
+def test_the_secular_trend_is_no_factor_about_the_patient(models):
+    from dataclasses import replace
+
+    for m in models:
+        if m.info.outcome == "oxford_12m":
+            m.numeric["operation_year"] = 5.0  # a strong trend: points per year
+            m.info = replace(
+                m.info,
+                features=(*m.info.features, "operation_year"),
+                typical={**m.info.typical, "operation_year": 2016},
+                fill_values={**m.info.fill_values, "operation_year": 2016},
+            )
+    with TestClient(create_app(PredictionService(models), token=TOKEN)) as c:
+        r = predict(c, operation_year=2030)
+    ox = outcome(r, "oxford_12m")
+    assert all(f["field"] != "operation_year" for f in ox["factors"]) and ox["factors"]
+    assert ox["estimate"] == pytest.approx(ox["typical"]["estimate"], abs=3)  # the typical patient shares the year

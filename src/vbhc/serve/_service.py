@@ -46,6 +46,8 @@ _DIRECT_FIELDS = (
 )
 # Episode columns derived from a request field: a factor is reported under the field.
 _SOURCE_FIELD = {"age_band": "age"}
+# Inputs that are not facts about the patient (the secular trend): never shown as factors.
+_NOT_FACTORS = frozenset({"operation_year"})
 _EQ5D_LEVEL_COLUMNS = ("eq5d_pre_mo", "eq5d_pre_sc", "eq5d_pre_ua", "eq5d_pre_pd", "eq5d_pre_ad")
 _EFFECT_SCALE = {"identity": "difference", "log": "ratio", "logit": "odds_ratio"}
 MAX_CREDIBLE_LOG_EFFECT = 15.0
@@ -364,6 +366,7 @@ def _factors(model: ServedModel, frame: pd.DataFrame) -> list[list[tuple[str, fl
         values = values @ grouping
     limit = np.inf if model.info.link == "identity" else MAX_CREDIBLE_LOG_EFFECT
     values = np.where(np.isfinite(values) & (np.abs(values) <= limit), values, 0.0)
+    values[:, [j for j, n in enumerate(names) if n in _NOT_FACTORS]] = 0.0
     out = []
     for row in values:
         order = np.argsort(-np.abs(row), kind="stable")[:TOP_FACTORS]

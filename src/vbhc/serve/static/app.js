@@ -201,6 +201,7 @@
     if (value === null || value === undefined) return "";
     if (typeof value === "boolean") return t(value ? "yes" : "no");
     if (has(`${field}_${value}`)) return t(`${field}_${value}`);
+    if (field === "operation_year") return String(value);
     if (typeof value === "number") {
       const unit = UNIT_KEYS[field] ? ` ${t(UNIT_KEYS[field])}` : "";
       return `${fmt(value, Number.isInteger(value) ? 0 : 1)}${unit}`;
