@@ -136,7 +136,7 @@ def make_model(joint: str, outcome: str, *, version: str = "1") -> LinearModel:
     categorical = {"smoking": {"never": 0.0, "former": smoking.get("current", 0.0) / 3, **smoking}} if smoking else {}
     categorical["sex"] = {"F": 0.0, "M": 0.1}
     categorical["indication"] = {"primary_osteoarthritis": 0.0, "rheumatoid_arthritis": 0.2}
-    return LinearModel(info, typical_eta=eta, numeric=numeric, categorical=categorical, halfwidth=halfwidth)
+    return LinearModel(info, typical_eta=eta, numeric=dict(numeric), categorical=categorical, halfwidth=halfwidth)
 
 
 def make_models() -> list[LinearModel]:

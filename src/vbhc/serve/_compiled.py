@@ -4,7 +4,8 @@ A scikit-learn pipeline pays a fixed price per call (input validation and one pa
 frame per column transformer part: milliseconds per model), which dominates when a
 consultation scores one patient with twenty models.  :func:`compile_pipeline` reads the
 fitted parameters of the transformers vbhc's pipelines use (median and most-frequent
-imputation with missing indicators, one-hot and ordinal encoding, B-splines) and the
+imputation with missing indicators, one-hot and ordinal encoding, ``SplineTerms``
+B-splines) and the
 final estimators (GLM, split-conformal, logistic recalibration, gradient boosting) and
 evaluates them with NumPy.  Anything else is not compiled.
 
@@ -150,42 +151,19 @@ def _impute_part(name: str, column: str, imputer: Any, prefill: dict[str, Any]) 
     return _Part(name, build)
 
 
-def _spline_part(name: str, column: str, union: Any, prefill: dict[str, Any]) -> _Part:
-    from sklearn.impute import MissingIndicator, SimpleImputer
-    from sklearn.preprocessing import SplineTransformer
-
-    parts = dict(union.transformer_list)
-    curve, indicator = parts.get("spline"), parts.get("missing")
-    if curve is None or set(parts) - {"spline", "missing"}:
-        raise NotCompilable(f"{name}: unknown feature union")
-    imputer, spline = (s for _, s in curve.steps)
-    if not isinstance(imputer, SimpleImputer) or not isinstance(spline, SplineTransformer):
-        raise NotCompilable(f"{name}: unknown spline pipeline")
-    if indicator is not None and not isinstance(indicator, MissingIndicator):
-        raise NotCompilable(f"{name}: unknown missing indicator")
-    value = float(prefill[column]) if column in prefill else float(_imputer_value(imputer))
-    flags = _indicates(indicator)
-    basis = _spline_basis(spline)
-
-    def build(cols: _Columns) -> list[np.ndarray]:
-        x = cols.numeric(column)
-        gone = np.isnan(x)
-        out = list(basis(np.where(gone, value, x)).T)
-        if flags:
-            out.append(gone.astype(float))
-        return out
-
-    return _Part(name, build)
-
-
 def _spline_terms_part(name: str, column: str, terms: Any, prefill: dict[str, Any]) -> _Part:
     """vbhc.train's ``SplineTerms`` on one feature: median fill, B-spline basis, and a
     missing indicator when training had missing values."""
     if len(terms.medians_) != 1:
         raise NotCompilable(f"{name}: spline terms of several features")
     value = float(prefill[column]) if column in prefill else float(terms.medians_[0])
-    flags = bool(terms.has_missing_[0])
-    basis = _spline_basis(terms.spline_)
+    return _curve_part(name, column, value, terms.spline_, flags=bool(terms.has_missing_[0]))
+
+
+def _curve_part(name: str, column: str, value: float, spline: Any, *, flags: bool) -> _Part:
+    """A number as B-spline basis columns: missing filled with ``value``, plus a missing
+    indicator when ``flags`` (training had missing values)."""
+    basis = _spline_basis(spline)
 
     def build(cols: _Columns) -> list[np.ndarray]:
         x = cols.numeric(column)
@@ -263,7 +241,7 @@ def _passthrough_part(name: str, columns: list[str], transformer: Any, prefill: 
 
 def _parts(features: EpisodeFeatures, prep: Any, prefill: dict[str, Any]) -> list[_Part]:
     from sklearn.impute import SimpleImputer
-    from sklearn.pipeline import FeatureUnion, Pipeline
+    from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import OrdinalEncoder
 
     categorical = set(features.categorical)
@@ -276,8 +254,6 @@ def _parts(features: EpisodeFeatures, prep: Any, prefill: dict[str, Any]) -> lis
             parts.append(_one_hot_part(name, columns[0], transformer, prefill))
         elif isinstance(transformer, SimpleImputer) and len(columns) == 1 and columns[0] not in categorical:
             parts.append(_impute_part(name, columns[0], transformer, prefill))
-        elif isinstance(transformer, FeatureUnion) and len(columns) == 1:
-            parts.append(_spline_part(name, columns[0], transformer, prefill))
         elif isinstance(transformer, SplineTerms) and len(columns) == 1:
             parts.append(_spline_terms_part(name, columns[0], transformer, prefill))
         elif isinstance(transformer, OrdinalEncoder) and set(columns) <= categorical:
