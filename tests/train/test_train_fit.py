@@ -230,3 +230,21 @@ def test_secular_trend_is_extrapolated_to_the_test_year_and_not_cautioned(episod
     rows = frame.head(2).assign(operation_year=2030)
     assert model.outside_training(rows) == [[], []]
     assert "operation_year" in model.feature_names
+
+
+
+def test_model_with_too_little_data_is_skipped_not_fatal(episodes, tmp_path):
+    """A scheduled run trains what it can: thin data skip one model, named with its reason."""
+    from vbhc.train._fit import InsufficientDataError
+    from vbhc.train._run import train_all
+
+    ok = _spec(OXFORD)
+    thin = _spec(OXFORD, name="thin-oxford", validation={"metric": "r2", "test_year": 2030})
+    summary = train_all(episodes, [ok, thin], tmp_path / "out", register=False)
+    assert summary.loc[summary["model"] == thin.model_name, "skipped"].str.contains("test year 2030").all()
+    assert summary.loc[summary["model"] == ok.model_name, "skipped"].isna().all()
+    assert (tmp_path / "out" / ok.model_name / "metrics.json").is_file()
+    assert not (tmp_path / "out" / thin.model_name).exists()
+    with pytest.raises(InsufficientDataError, match="no model could be trained"):
+        train_all(episodes, [thin], tmp_path / "none", register=False)
+    assert not (tmp_path / "none").exists()

@@ -72,6 +72,15 @@ class TrainingResult:
 
 
 # -- estimators ------------------------------------------------------------------------
+
+class InsufficientDataError(InputError):
+    """The data hold too few patients, events or years to train and test one model.
+
+    ``vbhc train`` skips such a model with a warning and trains the others; a
+    service that needs the model then refuses to start, naming it.
+    """
+
+
 def _glm_estimator(spec: ModelSpec, *, robust: bool):
     cov = "HC0" if robust else "nonrobust"
     if spec.kind == "binary":
@@ -183,7 +192,7 @@ def _choose_test_year(years: np.ndarray, pop: np.ndarray, asc_obs: np.ndarray, a
     candidates = sorted(set(years[pop].tolist()))
     if isinstance(v.test_year, int):
         if not np.any(asc_obs & (years == v.test_year)):
-            raise InputError(
+            raise InsufficientDataError(
                 f"model {spec.model_name!r}: test year {v.test_year} has no patients with the outcome",
                 table=spec.table, column=YEAR_COLUMN,
             )
@@ -193,7 +202,7 @@ def _choose_test_year(years: np.ndarray, pop: np.ndarray, asc_obs: np.ndarray, a
         share = asc[in_year].mean() if in_year.any() else 0.0
         if share >= v.min_ascertained_share and np.sum(asc_obs & (years == year)) >= v.min_test_rows:
             return int(year)
-    raise InputError(
+    raise InsufficientDataError(
         f"model {spec.model_name!r}: no operation year has the outcome ascertained for "
         f"{v.min_ascertained_share:.0%} of its patients and at least {v.min_test_rows} patients with it",
         table=spec.table, column=YEAR_COLUMN,
@@ -313,19 +322,19 @@ def select_rows(episodes: pd.DataFrame, spec: ModelSpec) -> Rows:
     train_mask, test_mask = train_all & observed, test_all & observed
     y_train, y_test = y_all[train_mask], y_all[test_mask]
     if len(y_train) < MIN_TRAIN_ROWS:
-        raise InputError(
+        raise InsufficientDataError(
             f"model {spec.model_name!r}: only {len(y_train)} training rows with the outcome (need {MIN_TRAIN_ROWS})",
             table=spec.table, column=spec.outcome,
         )
     if spec.kind == "binary" and min(y_train.sum(), len(y_train) - y_train.sum()) < spec.validation.cv_folds:
-        raise InputError(
+        raise InsufficientDataError(
             f"model {spec.model_name!r}: {int(y_train.sum())} events in {len(y_train)} training rows is too few "
             f"for {spec.validation.cv_folds}-fold cross-validation",
             table=spec.table, column=spec.outcome,
         )
     _check_domain(spec, np.concatenate([y_train, y_test]))
     if spec.features.trend and len(set(years[train_mask].tolist())) < 2:
-        raise InputError(
+        raise InsufficientDataError(
             f"model {spec.model_name!r}: a trend needs at least 2 training years", table=spec.table, column=spec.features.trend
         )
 

@@ -16,7 +16,7 @@ import pandas as pd
 from vbhc.core.io import atomic_output_dir, write_json, write_text
 from vbhc.core.log import get_logger, timed
 from vbhc.train._card import model_card, reference_table
-from vbhc.train._fit import TrainingResult, train_model
+from vbhc.train._fit import InsufficientDataError, TrainingResult, train_model
 from vbhc.train._spec import ModelSpec
 
 log = get_logger("vbhc.train")
@@ -79,20 +79,37 @@ def train_all(
 ) -> pd.DataFrame:
     """Fit every specification, write ``OUT/<model>/`` and ``OUT/summary.csv``, register in MLflow.
 
-    Returns the summary (one row per model).
+    A model whose data are too thin to train and test (:class:`InsufficientDataError`)
+    is skipped with a warning and listed in the summary with the reason; if every model
+    is skipped the run fails.  Returns the summary (one row per model).
     """
     results: list[TrainingResult] = []
+    skipped: dict[str, str] = {}
     timings: dict[str, float] = {}
     for spec in specs:
         with timed(f"train {spec.model_name}", timings, log):
-            results.append(train_model(episodes, spec))
-    return publish(results, out, tracking_uri=tracking_uri, register=register)
+            try:
+                results.append(train_model(episodes, spec))
+            except InsufficientDataError as exc:
+                log.warning("skipped %s: %s", spec.model_name, exc)
+                skipped[spec.model_name] = str(exc)
+    if not results:
+        raise InsufficientDataError(f"no model could be trained: {'; '.join(skipped.values())}")
+    return publish(results, out, tracking_uri=tracking_uri, register=register, skipped=skipped)
 
 
 def publish(
-    results: list[TrainingResult], out: str | Path, *, tracking_uri: str | None = None, register: bool = True
+    results: list[TrainingResult],
+    out: str | Path,
+    *,
+    tracking_uri: str | None = None,
+    register: bool = True,
+    skipped: dict[str, str] | None = None,
 ) -> pd.DataFrame:
-    """Write the outputs of fitted models (atomically) and log and register them in MLflow."""
+    """Write the outputs of fitted models (atomically) and log and register them in MLflow.
+
+    ``skipped`` (model name → reason) adds a summary row per model that was not trained.
+    """
     if register:
         from vbhc.core.tracking import configure_mlflow
 
@@ -120,6 +137,7 @@ def publish(
 
                 log_report(run_id, folder)
             rows.append(summary_row(result, registration))
+        rows += [{"model": name, "skipped": reason} for name, reason in (skipped or {}).items()]
         summary = pd.DataFrame(rows)
         write_text(summary.to_csv(index=False), Path(tmp) / "summary.csv")
         comparison = comparison_table(results)
@@ -173,7 +191,11 @@ def print_summary(summary: pd.DataFrame) -> None:
     labels = {"n_train": "n train", "n_test": "n test", "comparator": "pre-op only", "calibration_slope": "cal. slope",
               "ici": "ICI"}
     console = _console()
-    console.print(_rich_table(summary, "vbhc outcome models: performance in the temporal test year", labels))
+    skipped = summary[summary["skipped"].notna()] if "skipped" in summary else summary.iloc[:0]
+    trained = summary.drop(index=skipped.index, columns=["skipped"], errors="ignore")
+    console.print(_rich_table(trained, "vbhc outcome models: performance in the temporal test year", labels))
+    for row in skipped.itertuples(index=False):
+        console.print(f"[yellow]not trained[/yellow] {row.model}: {row.skipped}")
     comparison = summary.attrs.get("comparison")
     if comparison is not None:
         console.print(_rich_table(comparison, "External reference on the same test patients"))
