@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-SCHEMAS = Path(__file__).parent / "schemas"
 
 
 def register(app: typer.Typer) -> None:
@@ -56,7 +55,7 @@ def register(app: typer.Typer) -> None:
                 "quality_components": result.quality_components,
             }
             for name, df in tables.items():
-                write_parquet(df, tmp / f"{name}.parquet", load_schema(name, SCHEMAS))
+                write_parquet(df, tmp / f"{name}.parquet", load_schema(name))
             write_text(html, tmp / "pricing_report.html")
             inputs = {"episodes": {"file": episodes.name, "sha256": file_sha256(episodes), "rows": len(ep)}}
             if predictions is not None and pred is not None:

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-SCHEMAS = Path(__file__).parent / "schemas"
 
 
 def register(app: typer.Typer) -> None:
@@ -60,7 +59,7 @@ def register(app: typer.Typer) -> None:
             if result.value is not None:
                 tables["value"] = result.value
             for name, df in tables.items():
-                write_parquet(df, tmp / f"{name}.parquet", load_schema(name, SCHEMAS))
+                write_parquet(df, tmp / f"{name}.parquet", load_schema(name))
             write_text(html, tmp / "value_report.html")
             write_json(
                 {
