@@ -4,7 +4,6 @@ one line naming the problem, nothing written)."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -12,7 +11,7 @@ import pytest
 import yaml
 from prepare_registry import D, Registry
 
-from vbhc.cli import main
+from cli_helpers import run_vbhc
 from vbhc.core.io import file_sha256, read_parquet
 from vbhc.core.paths import pipelines_dir
 from vbhc.prepare import load_prepare_config
@@ -45,17 +44,7 @@ def write_config(folder: Path, **changes) -> Path:
 
 
 def run(argv: list[str], capsys) -> tuple[int, str, str]:
-    old = sys.argv
-    sys.argv = ["vbhc", *argv]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = old
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_vbhc(*argv, capsys=capsys)
 
 
 @pytest.fixture(scope="module")

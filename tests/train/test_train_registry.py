@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import sys
 
 import pytest
 import yaml
 from train_simulation import OXFORD_SPEC
 
+from cli_helpers import run_vbhc
 from vbhc.train import load_spec, promotion_decision
 
 SPEC = {**OXFORD_SPEC, "description": "Oxford score at 12 months (registry test)", "features": {"numeric": ["oxford_pre"]},
@@ -18,19 +18,7 @@ RICH_FEATURES = {"categorical": ["sex", "asa_class", "smoking"], "numeric": ["ag
 
 
 def _run_cli(argv: list[str], capsys) -> tuple[int, str, str]:
-    from vbhc.cli import main
-
-    old = sys.argv
-    sys.argv = ["vbhc", *argv]
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    finally:
-        sys.argv = old
-    out = capsys.readouterr()
-    return code, out.out, out.err
+    return run_vbhc(*argv, capsys=capsys)
 
 
 @pytest.fixture

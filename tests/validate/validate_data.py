@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pandas as pd
-import pytest
 
-from vbhc.cli import main
+from cli_helpers import run_vbhc
 from vbhc.core.io import write_parquet
 from vbhc.schemas import load_schema
 
@@ -134,12 +132,4 @@ def write_registry(tables: dict[str, pd.DataFrame], folder: Path, *, extract_dat
 
 def vbhc(*args: str | Path, capsys) -> tuple[int, str, str]:
     """Run the CLI in this process: (exit code, stdout, stderr)."""
-    argv = sys.argv
-    sys.argv = ["vbhc", *map(str, args)]
-    try:
-        with pytest.raises(SystemExit) as exit_:
-            main()
-    finally:
-        sys.argv = argv
-    out = capsys.readouterr()
-    return exit_.value.code or 0, out.out, out.err
+    return run_vbhc(*args, capsys=capsys)

@@ -23,17 +23,7 @@ def make_settings(**overrides) -> ValueSettings:
 
 def run_vbhc(*args, capsys) -> tuple[int, str]:
     """Run the ``vbhc`` CLI in this process (quiet): (exit code, stderr)."""
-    import sys
+    from cli_helpers import run_vbhc as run
 
-    import pytest
-
-    from vbhc.cli import main
-
-    argv = sys.argv
-    sys.argv = ["vbhc", "-q", *map(str, args)]
-    try:
-        with pytest.raises(SystemExit) as exit_:
-            main()
-    finally:
-        sys.argv = argv
-    return exit_.value.code or 0, capsys.readouterr().err
+    code, _, err = run("-q", *args, capsys=capsys)
+    return code, err
