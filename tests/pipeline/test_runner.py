@@ -95,3 +95,23 @@ def test_cli_bad_option_in_step_is_one_line_error(tmp_path):
     assert result.exit_code != 0
     assert isinstance(result.exception, ConfigError)
     assert "No such option" in str(result.exception)
+
+
+@pytest.mark.parametrize("name", ["demo", "registry", "retrain", "nhs-proms"])
+def test_shipped_pipelines_name_real_commands_and_options(name, tmp_path):
+    """Every shipped definition parses, and each step's command line is accepted by vbhc."""
+    import typer.main
+
+    from vbhc.core.paths import pipelines_dir
+
+    spec = load_pipeline(pipelines_dir() / f"{name}.yaml")
+    command = typer.main.get_command(app)
+    for step in spec.steps:
+        argv = step_argv(step, {**spec.params, "out": str(tmp_path)})
+        ctx = command.make_context("vbhc", list(argv), resilient_parsing=False)
+        with ctx:
+            sub_name, sub, rest = command.resolve_command(ctx, list(argv))
+            while hasattr(sub, "resolve_command") and rest:
+                sub_ctx = sub.make_context(sub_name, list(rest), parent=ctx)
+                sub_name, sub, rest = sub.resolve_command(sub_ctx, list(rest))
+            sub.make_context(sub_name, list(rest), parent=ctx)  # raises on unknown options

@@ -41,4 +41,4 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"{year} {joint:<4} {row['records']:>7,} records, {row['revisions']:>6,} revisions")
         typer.echo(f"wrote {out} ({len(episodes):,} records)")
 
-    app.add_typer(nhs, name="nhs-proms", rich_help_panel="Stages")
+    app.add_typer(nhs, name="nhs-proms", rich_help_panel="Registry data")

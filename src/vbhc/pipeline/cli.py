@@ -61,3 +61,8 @@ def register(app: typer.Typer) -> None:
         total = sum(s["seconds"] for s in manifest["steps"])
         typer.echo(f"\npipeline {spec.name!r}: {len(manifest['steps'])} steps ok in {total:.0f} s")
         typer.echo(f"outputs in {out.resolve()} (run manifest: {out / 'run.json'})")
+        reports = sorted(p for p in out.rglob("*.html") if "truth" not in p.parts)
+        if reports:
+            typer.echo("reports:")
+            for report in reports:
+                typer.echo(f"  {report}")

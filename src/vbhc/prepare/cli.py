@@ -8,7 +8,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("prepare", rich_help_panel="Pipeline")
+    @app.command("prepare", rich_help_panel="Episodes and models")
     def prepare(
         raw: Path = typer.Option(
             ...,

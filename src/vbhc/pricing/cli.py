@@ -9,7 +9,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("price")
+    @app.command("price", rich_help_panel="Value and payment")
     def price_command(
         episodes: Path = typer.Option(..., "--episodes", help="Episodes Parquet (vbhc prepare)."),
         predictions: Path | None = typer.Option(
@@ -19,7 +19,7 @@ def register(app: typer.Typer) -> None:
             "adjustment is 'groups'/'none' and the quality adjustment is off.",
         ),
         config: Path | None = typer.Option(
-            None, "--config", help="Pricing settings YAML [default: pipelines/pricing.yaml]."
+            None, "--config", help="Pricing settings YAML (default: pipelines/pricing.yaml)."
         ),
         out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
     ) -> None:

@@ -66,4 +66,4 @@ def register(app: typer.Typer) -> None:
                  ", ".join(f"{k} {v}" for k, v in counts.items()))  # fmt: skip
         typer.echo(f"wrote {out} ({len(scored)} questionnaires, EQ-5D value set {settings.eq5d_value_set})")
 
-    app.add_typer(proms, name="proms", rich_help_panel="Stages")
+    app.add_typer(proms, name="proms", rich_help_panel="Registry data")

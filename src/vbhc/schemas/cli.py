@@ -8,7 +8,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("schemas", rich_help_panel="Reference")
+    @app.command("schemas", rich_help_panel="Registry data")
     def schemas(
         markdown: bool = typer.Option(
             False, "--markdown", help="Print the full data dictionary as Markdown instead of a table list."

@@ -10,7 +10,7 @@ from vbhc.core.tracking import TRACKING_URI_HELP
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("predict")
+    @app.command("predict", rich_help_panel="Episodes and models")
     def predict_command(
         episodes: Path = typer.Option(..., "--episodes", help="Episodes Parquet to score (vbhc prepare output)."),
         model: list[str] = typer.Option(

@@ -8,7 +8,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("simulate", rich_help_panel="Stages")
+    @app.command("simulate", rich_help_panel="Value and payment")
     def simulate_cmd(
         scenario: list[str] = typer.Option(
             ...,

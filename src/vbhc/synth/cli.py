@@ -8,7 +8,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("generate", rich_help_panel="Data")
+    @app.command("generate", rich_help_panel="Registry data")
     def generate(
         out: Path = typer.Option(..., "--out", help="Output folder: raw tables as <table>.parquet, extract.json, "
                                  "and truth/ (episodes, hospitals, dirt, parameters.json). Replaced files only."),

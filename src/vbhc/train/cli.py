@@ -10,7 +10,7 @@ from vbhc.core.tracking import TRACKING_URI_HELP
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("train")
+    @app.command("train", rich_help_panel="Episodes and models")
     def train_command(
         episodes: Path = typer.Option(
             ..., "--episodes", help="Episodes Parquet (from vbhc prepare, or the NHS import for models/nhs)."

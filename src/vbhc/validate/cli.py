@@ -8,7 +8,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("validate", rich_help_panel="Pipeline")
+    @app.command("validate", rich_help_panel="Registry data")
     def validate(
         raw: Path = typer.Option(..., "--raw", help="Folder of the raw extract: one <table>.parquet per table."),
         out: Path = typer.Option(

@@ -9,7 +9,7 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("value")
+    @app.command("value", rich_help_panel="Value and payment")
     def value_command(
         episodes: Path = typer.Option(..., "--episodes", help="Episodes Parquet (vbhc prepare or the NHS PROMs import)."),
         predictions: Path = typer.Option(
@@ -17,10 +17,10 @@ def register(app: typer.Typer) -> None:
         ),
         out: Path = typer.Option(..., "--out", help="Output folder (written atomically)."),
         config: Path | None = typer.Option(
-            None, "--config", help="Value settings YAML [default: pipelines/value.yaml]."
+            None, "--config", help="Value settings YAML (default: pipelines/value.yaml)."
         ),
         report_level: str = typer.Option(
-            "hospital", "--report-level", help="Unit level drawn in the report's plots [default: hospital]."
+            "hospital", "--report-level", help="Unit level drawn in the report's plots (default: hospital)."
         ),
     ) -> None:
         """Risk-adjusted provider outcomes, funnel flags, shrunken estimates and value.
