@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
         capitation, state pool, municipal co-financing) per hospital, with bootstrap intervals."""
         from vbhc.core.config import config_hash
         from vbhc.core.io import atomic_output_dir, file_sha256, read_parquet, write_json, write_parquet, write_text
+        from vbhc.schemas import load_schema
         from vbhc.core.log import get_logger, timed
         from vbhc.settlement import load_scenario, simulate
 
@@ -40,9 +41,13 @@ def register(app: typer.Typer) -> None:
         with timed("simulate", timings, log):
             result = simulate(scenarios, episode_table, price_table, replicates=replicates, seed=seed)
         with timed("write outputs", timings, log), atomic_output_dir(out) as tmp:
-            write_parquet(result.payments, tmp / "payments.parquet")
-            write_parquet(result.summary(), tmp / "summary.parquet")
-            write_parquet(result.incentives, tmp / "incentives.parquet")
+            for name, frame in (
+                ("payments", result.payments),
+                ("summary", result.summary()),
+                ("incentives", result.incentives),
+            ):
+                schema = load_schema(f"settlement_{name}")
+                write_parquet(frame[schema.column_names], tmp / f"{name}.parquet", schema)
             write_text(result.report_html(), tmp / "report.html")
             write_json(
                 {
