@@ -253,3 +253,16 @@ def test_bad_settings_name_the_key():
     with pytest.raises(ConfigError, match="exactly one of"):
         make_settings(outcomes=[{**COMPLICATION, "population": [{"column": "age", "ge": 80, "lt": 90}]}])
     assert issubclass(ConfigError, VbhcError)
+
+
+def test_outcome_without_prediction_column_is_left_out_with_a_note_or_is_an_error(registry):
+    """A model not trained for lack of data leaves its outcome out of the comparison, said in the notes."""
+    ep, pred, _ = registry
+    settings = make_settings(outcomes_without_predictions="skip")
+    thin = pred.drop(columns=["pred_complication_90d"])
+    result = assess_value(ep, thin, settings)
+    assert set(result.provider_value["outcome"]) == {"oxford_12m"}
+    assert any("complication_90d" in note and "not compared" in note for note in result.notes)
+    strict = settings.model_copy(update={"outcomes_without_predictions": "error"})
+    with pytest.raises(InputError, match="no prediction column for outcome 'complication_90d'"):
+        assess_value(ep, thin, strict)

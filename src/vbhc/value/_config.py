@@ -140,6 +140,11 @@ class ValueSettings(Settings):
         description="an episode with an observed outcome but no prediction is an error, or is left out "
         "(NHS: no prediction when a case-mix input is missing; such records are not 'modelled')",
     )
+    outcomes_without_predictions: Literal["error", "skip"] = Field(
+        "error",
+        description="a configured outcome with no prediction column (e.g. a model not trained for lack of "
+        "data) is an error, or is left out with a note in the report and manifest",
+    )
     require_model_metadata: bool = Field(
         False, description="predictions must name their models (Parquet metadata 'vbhc.models')"
     )

@@ -360,6 +360,24 @@ def _suppress(df: pd.DataFrame, count: str, keep: list[str], min_cell: int) -> p
     return suppress_small_cells(df, count_column=count, value_columns=values, threshold=min_cell)
 
 
+def _outcomes_with_predictions(
+    predictions: pd.DataFrame, settings: ValueSettings
+) -> tuple[ValueSettings, list[str]]:
+    """Drop configured outcomes that have no prediction column (``outcomes_without_predictions: skip``).
+
+    The outcomes the value table needs are never dropped: their absence stays an error.
+    """
+    if settings.outcomes_without_predictions == "error":
+        return settings, []
+    needed = {settings.value.outcome, settings.value.cost} if settings.value is not None else set()
+    keep = [o for o in settings.outcomes if o.prediction_column in predictions.columns or o.name in needed]
+    dropped = [o for o in settings.outcomes if o not in keep]
+    if not dropped or not keep:
+        return settings, []
+    notes = [f"{o.name}: no prediction column {o.prediction_column!r} (model not trained?); not compared" for o in dropped]
+    return settings.model_copy(update={"outcomes": keep}), notes
+
+
 def assess_value(episodes: pd.DataFrame, predictions: pd.DataFrame, settings: ValueSettings) -> ValueResult:
     """Risk-adjusted provider value: the pure core of ``vbhc value``.
 
@@ -367,10 +385,11 @@ def assess_value(episodes: pd.DataFrame, predictions: pd.DataFrame, settings: Va
     values (``pred_<outcome>``, aligned by ``episode_id``).  Every returned table has
     figures on fewer than ``settings.min_cell`` patients withheld.
     """
+    settings, notes = _outcomes_with_predictions(predictions, settings)
     aligned = prepare_inputs(episodes, predictions, settings)
     keys = unit_keys(episodes, settings)
     frames: dict[str, pd.DataFrame] = {}
-    rows, fits, responses, notes = [], [], [], []
+    rows, fits, responses = [], [], []
     for spec in settings.outcomes:
         pf = patient_frame(episodes, aligned, spec, settings, keys)
         frames[spec.name] = pf.frame
