@@ -64,5 +64,12 @@ def register(app: typer.Typer) -> None:
         reports = sorted(p for p in out.rglob("*.html") if "truth" not in p.parts)
         if reports:
             typer.echo("reports:")
+            by_name: dict[str, list[Path]] = {}
             for report in reports:
-                typer.echo(f"  {report}")
+                by_name.setdefault(report.name, []).append(report)
+            for name, paths in by_name.items():
+                if len(paths) > 3:  # one per model: show the pattern
+                    typer.echo(f"  {paths[0].parent.parent}/*/{name} ({len(paths)} files)")
+                else:
+                    for path in paths:
+                        typer.echo(f"  {path}")
