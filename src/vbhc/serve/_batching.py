@@ -15,6 +15,7 @@ processes (``--workers``) to use more cores.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
@@ -46,10 +47,8 @@ class MicroBatcher(Generic[T, R]):
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         self._queue = self._task = None
 
     async def submit(self, item: T) -> R:

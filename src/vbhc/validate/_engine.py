@@ -146,7 +146,7 @@ class MemorySink:
         self.quarantine[table].append(quarantine)
 
     def close(self, table: str) -> None:
-        pass
+        """Nothing to flush: the parts stay in memory until :meth:`tables` joins them."""
 
     def tables(self, table: str) -> tuple[pa.Table, pa.Table]:
         acc_schema, q_schema = self.schemas[table]
