@@ -73,6 +73,14 @@ def outcome_registry(r: Registry | None = None) -> Registry:  # noqa: PLR0915 - 
     r.person("comp_day0")  # emergency contact elsewhere on the day of the operation
     r.operation("comp_day0", OP)
     r.contact("comp_day0", T(2013, 3, 4, 20), kind="emergency", hospital="6620", dx="DT810")
+    r.person("comp_2y_730")  # acute inpatient with a dislocation code on day 730: a 2-year complication
+    r.operation("comp_2y_730", OP)
+    r.contact("comp_2y_730", days(730), days(732), acute=True, dx="DT840")
+    r.person("comp_2y_731")  # day 731 is too late; elective and outpatient contacts never count
+    r.operation("comp_2y_731", OP)
+    r.contact("comp_2y_731", days(731), days(733), acute=True, dx="DT840")
+    r.contact("comp_2y_731", days(200), days(202), acute=False, dx="DT845")
+    r.contact("comp_2y_731", days(300), kind="outpatient", acute=True, dx="DT845")
     # -- reoperations and revisions ------------------------------------------------------
     r.person("revision_365")
     c = r.operation("revision_365", OP)
@@ -184,7 +192,7 @@ def factor(prepare_config):
 
 
 def test_every_scenario_is_an_episode(ep):
-    assert len(ep) == len(set(ep.index)) == 28
+    assert len(ep) == len(set(ep.index)) == 30
 
 
 # -- stays and readmissions -------------------------------------------------------------
@@ -245,6 +253,17 @@ def test_complications(ep):
     assert row["complication_dislocation_90d"] and not row["complication_vte_90d"]
     assert not ep.loc["comp_day0", "complication_90d"]  # not the stay, and day 0 is not in (op, op + 90]
     assert not ep.loc["transfer", "complication_90d"]
+
+
+def test_complications_within_2_years(ep):
+    row = ep.loc["comp_2y_730"]
+    assert row["complication_2y"] and row["complication_dislocation_2y"] and not row["complication_infection_2y"]
+    assert not row["complication_90d"]
+    row = ep.loc["comp_2y_731"]
+    assert row["complication_2y"] == False and row["complication_infection_2y"] == False  # noqa: E712
+    assert ep.loc["comp_stay", "complication_2y"] == False  # noqa: E712 - the index stay is not after discharge
+    assert pd.isna(ep.loc["censored", "complication_2y"]) and pd.isna(ep.loc["censored", "complication_wound_2y"])
+    assert ep.loc["death_30", "complication_2y"] == False  # noqa: E712 - known: died without the event
 
 
 # -- reoperations ---------------------------------------------------------------------------

@@ -280,6 +280,8 @@ def _finalise(t: ibis.Table, config: PrepareConfig) -> ibis.Table:
     for key, days in o.reoperation_days.items():
         cols[f"reoperation_{key}"] = _window(t[f"reoperation_{key}_event"], known(days, t.op_day))
     cols["revision_2y"] = _window(t.revision_2y_event, known(o.revision_days, t.op_day))
+    for name in ["", *[f"_{n}" for n in codes.complications]]:
+        cols[f"complication{name}_2y"] = _window(t[f"complication{name}_2y_event"], known(o.complication_2y_days, t.op_day))
     # Charlson: flags as present; the index counts only the more severe of a hierarchy pair
     dropped = {h.drop: h.keep for h in codes.charlson.hierarchy}
     index = ibis.literal(0)

@@ -42,8 +42,10 @@ def diagnosis_features(
 
     Look-back: diagnoses (A or B, and the contact's primary diagnosis) on contacts
     starting on days [date(adm) - 730, date(adm) - 1].
-    Complications: on a contact of the index stay, or on a contact starting within
-    (op, op + 90 d].
+    Complications within 90 days: on a contact of the index stay, or on a contact
+    starting within (op, op + 90 d].  Complications within 2 years (warranty events):
+    on an acute inpatient contact starting after ``dis`` (timestamp) and on or before
+    day op + 730.  Returns the events; the assembler applies censoring.
     """
     codes = diagnosis_codes(codelists)
     coded = diagnoses.select("contact_id", "diagnosis_code").union(
@@ -51,13 +53,22 @@ def diagnosis_features(
     )
     dx = match_prefixes(coded, "diagnosis_code", codes)
     dx = dx.select("contact_id", "group", "name").distinct()
-    dx = dx.join(contacts, "contact_id").select("person_id", "group", "name", "start_time", "start_day", "stay_id")
-    e = ep.select("episode_id", "person_id", "adm", "adm_day", "op_day", ep_stay="stay_id")
+    dx = dx.join(contacts, "contact_id").select(
+        "person_id", "group", "name", "contact_type", "is_acute", "start_time", "start_day", "stay_id"
+    )
+    e = ep.select("episode_id", "person_id", "adm", "adm_day", "dis", "op_day", ep_stay="stay_id")
     j = e.join(dx, "person_id")
     lookback = (j.start_day >= j.adm_day - settings.lookback.days) & (j.start_day < j.adm_day)
     after = (j.start_day > j.op_day) & (j.start_day <= j.op_day + settings.outcomes.complication_days)
     in_stay = (j.stay_id == j.ep_stay).fill_null(False)
     complication = in_stay | after
+    o = settings.outcomes
+    late = (
+        (j.contact_type == "inpatient")
+        & j.is_acute
+        & (j.start_time > j.dis)
+        & (j.start_day <= j.op_day + o.complication_2y_days)
+    )
     aggs = {}
     for name in codelists.charlson.components:
         aggs[f"cci_{name}"] = ((j.group == "charlson") & (j.name == name) & lookback).any()
@@ -65,6 +76,9 @@ def diagnosis_features(
     for name in codelists.complications:
         aggs[f"complication_{name}_90d"] = ((j.group == "complication") & (j.name == name) & complication).any()
     aggs["complication_90d"] = ((j.group == "complication") & complication).any()
+    for name in codelists.complications:
+        aggs[f"complication_{name}_2y_event"] = ((j.group == "complication") & (j.name == name) & late).any()
+    aggs["complication_2y_event"] = ((j.group == "complication") & late).any()
     return j.group_by("episode_id").aggregate(**aggs)
 
 

@@ -132,7 +132,10 @@ class ReturnToWork(Settings):
 class OutcomeSettings(Settings):
     """Outcome windows (days after op, or after discharge for readmission)."""
 
-    complication_days: int = Field(90, ge=1)
+    complication_days: int = Field(90, ge=1, description="complication_90d: index stay or contact within (op, op + days]")
+    complication_2y_days: int = Field(
+        730, ge=1, description="complication_2y: acute inpatient contact after dis, starting on or before op + days"
+    )
     readmission_days: dict[Literal["30d", "90d"], int] = Field(default_factory=lambda: {"30d": 30, "90d": 90})
     reoperation_days: dict[Literal["1y", "2y"], int] = Field(default_factory=lambda: {"1y": 365, "2y": 730})
     revision_days: int = Field(730, ge=1)
