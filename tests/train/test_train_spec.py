@@ -11,7 +11,8 @@ from vbhc.core.paths import models_dir
 from vbhc.train import load_spec, load_specs
 
 REQUIRED = ["oxford_12m", "eq5d_gain_12m", "mic_12m", "complication_90d", "readmission_90d", "reoperation_2y",
-            "los_days", "cost_1y_dkk", "return_to_work_6m"]
+            "revision_2y", "los_days", "cost_1y_dkk", "return_to_work_6m"]
+RARE = {"all-death_90d", "hip-revision_2y", "knee-revision_2y"}  # parsimonious: no secular trend
 
 
 def test_every_required_model_has_a_specification():
@@ -23,9 +24,11 @@ def test_every_required_model_has_a_specification():
     assert specs["knee-los_days"].glm.family == "poisson"
     assert specs["hip-return_to_work_6m"].population == {"employed": True}
     assert specs["knee-reoperation_2y"].ascertainment == {"followup_complete_2y": True}
+    assert specs["hip-revision_2y"].ascertainment == {"followup_complete_2y": True}
+    assert len(specs) == 21
     for name, spec in specs.items():
         assert spec.joint == name.split("-")[0]
-        assert spec.features.trend == ("operation_year" if name != "all-death_90d" else None), name
+        assert spec.features.trend == (None if name in RARE else "operation_year"), name
         assert spec.comparator, name
         if spec.outcome in ("oxford_12m", "eq5d_gain_12m", "mic_12m"):
             assert spec.nonresponse is not None, name
