@@ -151,6 +151,25 @@ def _pip_requirements() -> list[str]:
     return [f"vbhc=={__version__}", *[f"{p}=={version(p)}" for p in pkgs]]
 
 
+def prom_scoring_tags(table: str) -> dict[str, str]:
+    """How the PROMs of the training table were scored, recorded with each version (tags
+    ``vbhc.eq5d_value_set`` and ``vbhc.mic_points``) so that a user of the model (``vbhc
+    serve``) values new answers as the training data were: the EQ-5D value set and the
+    minimal important change of the Oxford score per joint (points, JSON), from the PROM
+    scoring settings (``pipelines/proms.yaml``).  Only the episodes table has them."""
+    if table != "episodes":
+        return {}
+    from vbhc.proms import load_prom_settings
+
+    scoring = load_prom_settings()
+    mic = scoring.minimal_important_change
+    points = {
+        joint: float(v[joint] if isinstance(v, dict) else v)  # type: ignore[index]
+        for joint, v in (("hip", mic["OHS"]), ("knee", mic["OKS"]))
+    }
+    return {"eq5d_value_set": scoring.eq5d_value_set, "mic_points": json.dumps(points, sort_keys=True)}
+
+
 def log_and_register(result: TrainingResult) -> Registration:
     """Log one training result as an MLflow run, register the model and set its alias.
 
@@ -205,6 +224,7 @@ def log_and_register(result: TrainingResult) -> Registration:
             "test_metrics": json.dumps({k: v for k, v in selected.items() if v is not None}, sort_keys=True),
             "spec_hash": result.metrics["spec_hash"],
             "candidate": model.candidate,
+            **prom_scoring_tags(spec.table),
         }
         for key, value in version_tags.items():
             client.set_model_version_tag(name, version, f"{TAG_PREFIX}{key}", str(value))
