@@ -15,6 +15,7 @@ from cli_helpers import run_vbhc
 from vbhc.core.io import file_sha256, read_parquet
 from vbhc.core.paths import pipelines_dir
 from vbhc.prepare import load_prepare_config
+from vbhc.proms import load_prom_settings
 from vbhc.schemas import load_schema
 
 
@@ -35,6 +36,7 @@ def write_config(folder: Path, **changes) -> Path:
     data = yaml.safe_load((pipelines_dir() / "prepare.yaml").read_text(encoding="utf-8"))
     data["codelists"] = str(pipelines_dir() / "codelists.yaml")
     data["prices"] = str(pipelines_dir() / "prices.yaml")
+    data["prom_scoring"] = str(pipelines_dir() / "proms.yaml")
     data["data_window"] = {"start": "2010-01-01", "end": "2016-12-31"}
     data["engine"]["threads"] = 1
     data.update(changes)
@@ -95,6 +97,17 @@ def test_validated_folder_and_extract_date(raw, tmp_path, capsys):
     assert json.loads((out / "manifest.json").read_text())["data_window"]["end"] == "2016-06-30"
 
 
+def test_config_hash_covers_prom_scoring(tmp_path):
+    """The manifest's config hash changes with the PROM scoring settings prepare reads."""
+    text = (pipelines_dir() / "proms.yaml").read_text()
+    changed = tmp_path / "proms.yaml"
+    changed.write_text(text.replace("OHS: 8 ", "OHS: 9 "))
+    base = load_prepare_config(write_config(tmp_path))
+    other = load_prepare_config(write_config(tmp_path, prom_scoring=str(changed)))
+    assert other.prom_scoring.minimal_important_change["OHS"] == 9
+    assert base.prom_scoring == load_prom_settings() and base.hash() != other.hash()
+
+
 def _copy(raw: Path, folder: Path) -> Path:
     folder.mkdir()
     for f in raw.glob("*.parquet"):
@@ -102,7 +115,9 @@ def _copy(raw: Path, folder: Path) -> Path:
     return folder
 
 
-@pytest.mark.parametrize("problem", ["missing", "empty", "column", "codelist", "config", "value_set", "dirty_prom"])
+@pytest.mark.parametrize(
+    "problem", ["missing", "empty", "column", "codelist", "config", "value_set", "moved_value_set", "dirty_prom"]
+)
 def test_bad_input(problem, raw, tmp_path, capsys):
     src = _copy(raw, tmp_path / "src")
     config = write_config(tmp_path)
@@ -132,9 +147,15 @@ def test_bad_input(problem, raw, tmp_path, capsys):
         proms.loc[0, "answer"] = 44.0
         proms.to_parquet(src / "prom_responses.parquet")
         expect = {"prom_responses", "answer", "vbhc validate"}
-    elif problem == "value_set":
-        config = write_config(tmp_path, proms={"eq5d_value_set": "uk_3l_tto"})
-        expect = {"prepare.yaml", "proms.eq5d_value_set", "EQ-5D-3L"}
+    elif problem == "value_set":  # the value set of the PROM scoring settings scores EQ-5D-3L
+        bad = tmp_path / "proms.yaml"
+        bad.write_text((pipelines_dir() / "proms.yaml").read_text().replace("eq5d_value_set: dk_5l", "eq5d_value_set: uk_3l_tto"))
+        config = write_config(tmp_path, prom_scoring=str(bad))
+        expect = {"proms.yaml", "eq5d_value_set", "EQ-5D-3L"}
+    elif problem == "moved_value_set":  # the value set was once a key of prepare.yaml
+        proms = yaml.safe_load(config.read_text())["proms"]
+        config = write_config(tmp_path, proms={**proms, "eq5d_value_set": "dk_5l"})
+        expect = {"prepare.yaml", "proms", "eq5d_value_set", "pipelines/proms.yaml", "remove"}
     out = tmp_path / "prepared"
     out.mkdir()
     (out / "episodes.parquet").write_text("previous output")

@@ -38,7 +38,6 @@ from vbhc.prepare._proms import (
     Scorer,
     choose_questionnaires,
     prom_features,
-    prom_settings,
     score_chosen,
     score_with_vbhc_proms,
     scored_table,
@@ -120,7 +119,7 @@ def build_episodes(
     config:
         Settings, code lists and price levels (:func:`load_prepare_config`).
     scorer:
-        PROM scorer (default: :func:`vbhc.proms.score_prom_responses`).
+        PROM scorer (default: :func:`vbhc.proms.score_prom_responses` under ``config.prom_scoring``).
     extract:
         First day and extract date stated by the extract (see :func:`resolve_data_window`).
     workdir:
@@ -196,7 +195,7 @@ def build_episodes(
         with timed("proms", timings, log):
             responses = T["prom_responses"].semi_join(persons, "person_id")
             chosen = ws.keep(choose_questionnaires(base, responses, s), "questionnaires")
-            scored = scored_table(score_chosen(chosen, responses, s, scorer, keep=ws.keep))
+            scored = scored_table(score_chosen(chosen, responses, config.prom_scoring, scorer, keep=ws.keep))
             proms = ws.keep(prom_features(chosen, scored), "proms", reused=False)
 
         with timed("assemble", timings, log):
@@ -309,7 +308,7 @@ def _finalise(t: ibis.Table, config: PrepareConfig) -> ibis.Table:
     # PROM changes and minimal important change
     cols["oxford_change_12m"] = t.oxford_12m - t.oxford_pre
     cols["eq5d_gain_12m"] = t.eq5d_12m - t.eq5d_pre
-    mic_points = prom_settings(s.proms.eq5d_value_set).minimal_important_change
+    mic_points = config.prom_scoring.minimal_important_change
     mic = ibis.cases((t.joint == "hip", float(mic_points["OHS"])), else_=float(mic_points["OKS"]))
     cols["mic_12m"] = cols["oxford_change_12m"] >= mic
     # costs

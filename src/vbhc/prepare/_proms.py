@@ -20,10 +20,10 @@ import ibis
 import pandas as pd
 import pyarrow as pa
 
-from vbhc.core.errors import ConfigError, InputError
+from vbhc.core.errors import InputError
 from vbhc.prepare._settings import PrepareSettings
 from vbhc.prepare._time import day_number
-from vbhc.proms import EQ5D_DIMENSIONS
+from vbhc.proms import EQ5D_DIMENSIONS, PromSettings
 
 OXFORD = {"hip": "OHS", "knee": "OKS"}
 EQ5D, EQVAS, PAIN = "EQ-5D-5L", "EQ-VAS", "PAIN-NRS"
@@ -32,38 +32,25 @@ SCORED_COLUMNS = [*QUESTIONNAIRE_KEY, "score", *EQ5D_DIMENSIONS]
 CHUNK_ROWS = 8_000_000
 """Item rows materialised in pandas at once when scoring (about 1-2 GB)."""
 
-Scorer = Callable[[pd.DataFrame, str], pd.DataFrame]
-"""``(long item rows, eq5d value set) -> one scored row per questionnaire`` (:data:`SCORED_COLUMNS`)."""
+Scorer = Callable[[pd.DataFrame, PromSettings], pd.DataFrame]
+"""``(long item rows, PROM scoring settings) -> one scored row per questionnaire`` (:data:`SCORED_COLUMNS`)."""
 
 
-def score_with_vbhc_proms(responses: pd.DataFrame, eq5d_value_set: str) -> pd.DataFrame:
+def score_with_vbhc_proms(responses: pd.DataFrame, scoring: PromSettings) -> pd.DataFrame:
     """Score long PROM item rows with :func:`vbhc.proms.score_prom_responses`.
 
-    Returns one row per questionnaire with :data:`SCORED_COLUMNS` (score: Oxford
-    0-48, EQ-5D index, EQ-VAS 0-100, pain NRS 0-10; EQ-5D dimension levels 1-5).
+    ``scoring`` is the PROM scoring configuration (``pipelines/proms.yaml``: value set,
+    Oxford missing-item rule).  Returns one row per questionnaire with
+    :data:`SCORED_COLUMNS` (score: Oxford 0-48, EQ-5D index, EQ-VAS 0-100, pain NRS
+    0-10; EQ-5D dimension levels 1-5).
     """
     from vbhc.proms import score_prom_responses
 
-    scored = score_prom_responses(responses, prom_settings(eq5d_value_set))
+    scored = score_prom_responses(responses, scoring)
     for dim in EQ5D_DIMENSIONS:
         if dim not in scored.columns:
             scored[dim] = pd.NA
     return scored[SCORED_COLUMNS]
-
-
-def prom_settings(eq5d_value_set: str, source: str = "prepare settings"):
-    """vbhc.proms settings (``pipelines/proms.yaml``) with the episode builder's value set.
-
-    An unknown value set raises :class:`vbhc.core.errors.ConfigError` naming the key.
-    """
-    from vbhc.core.config import parse_config
-    from vbhc.proms import PromSettings, load_prom_settings
-
-    data = {**load_prom_settings().model_dump(), "eq5d_value_set": eq5d_value_set}
-    try:
-        return parse_config(data, PromSettings, source=source)
-    except ConfigError as exc:
-        raise ConfigError(str(exc).replace(": eq5d_value_set:", ": proms.eq5d_value_set:")) from None
 
 
 def choose_questionnaires(ep: ibis.Table, responses: ibis.Table, settings: PrepareSettings) -> ibis.Table:
@@ -104,7 +91,7 @@ def _first(t: ibis.Table, timepoint: str, order: list) -> ibis.Table:
 def score_chosen(
     chosen: ibis.Table,
     responses: ibis.Table,
-    settings: PrepareSettings,
+    scoring: PromSettings,
     scorer: Scorer,
     keep: Callable[[ibis.Table, str], ibis.Table] | None = None,
 ) -> pd.DataFrame:
@@ -126,7 +113,7 @@ def score_chosen(
         if not len(long):
             continue
         try:
-            scored.append(scorer(long, settings.proms.eq5d_value_set))
+            scored.append(scorer(long, scoring))
         except InputError as exc:
             raise InputError(
                 f"{exc} (row counted among the PROM item rows chosen for the episodes; "

@@ -143,7 +143,7 @@ def prepare_report(build: EpisodeBuild, config: PrepareConfig) -> str:
             + f"<p>Women: {_share(n_women, len(episodes))}.</p>",
             intro=(
                 f"Data window {build.data_start:%Y-%m-%d} to {build.data_end:%Y-%m-%d}; "
-                f"costs in DKK at {s.costs.price_year} prices; EQ-5D value set {html.escape(s.proms.eq5d_value_set)}."
+                f"costs in DKK at {s.costs.price_year} prices; EQ-5D value set {html.escape(config.prom_scoring.eq5d_value_set)}."
             ),
             anchor="cohort",
         ),

@@ -17,6 +17,7 @@ from vbhc.core.codelists import CodeLists, load_codelists
 from vbhc.core.config import Settings, config_hash, load_config, parse_config
 from vbhc.core.paths import pipelines_dir
 from vbhc.core.prices import PriceLevels, load_price_levels
+from vbhc.proms import PromSettings, load_prom_settings
 
 SICKNESS_BENEFIT = "sickness_benefit"
 """The cost category of valued DREAM sickness-benefit weeks (not a row of the costs table)."""
@@ -90,15 +91,15 @@ class PromWindow(Settings):
         return self
 
 
-class PromSettings(Settings):
-    """PROM windows and the EQ-5D value set.
+class PromWindowSettings(Settings):
+    """The PROM time points: pre-op and follow-up windows.
 
-    The minimal important change of the Oxford score comes from the PROM scoring
-    settings (``pipelines/proms.yaml``: ``minimal_important_change`` OHS/OKS), the one
-    place every stage reads it from.
+    How responses are scored (EQ-5D value set, Oxford missing-item rule, minimal
+    important change) is not set here: it comes from the PROM scoring settings
+    (``pipelines/proms.yaml``, :class:`vbhc.proms.PromSettings`) that
+    ``PrepareSettings.prom_scoring`` names, the one place every stage reads it from.
     """
 
-    eq5d_value_set: str = "dk_5l"
     pre_window_days: int = Field(90, ge=0, description="pre-op response in [op - days, op]")
     followup: dict[Literal["3m", "12m"], PromWindow] = Field(
         default_factory=lambda: {
@@ -107,8 +108,18 @@ class PromSettings(Settings):
         }
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _moved_keys(cls, data):
+        if isinstance(data, dict) and "eq5d_value_set" in data:
+            raise ValueError(
+                "eq5d_value_set is no longer set here: the EQ-5D value set is eq5d_value_set of the PROM scoring "
+                "settings (pipelines/proms.yaml, named by prom_scoring); remove this key"
+            )
+        return data
+
     @model_validator(mode="after")
-    def _complete(self) -> PromSettings:
+    def _complete(self) -> PromWindowSettings:
         _require_keys(self.followup, {"3m", "12m"}, "followup")
         return self
 
@@ -198,6 +209,9 @@ class PrepareSettings(Settings):
     version: str
     codelists: Path = Path("codelists.yaml")
     prices: Path = Path("prices.yaml")
+    prom_scoring: Path = Field(
+        Path("proms.yaml"), description="PROM scoring settings of vbhc.proms (value set, Oxford rule, MIC)"
+    )
     data_window: DataWindow = Field(default_factory=DataWindow)
     hospital_regions: dict[str, Literal[1081, 1082, 1083, 1084, 1085]] = Field(
         default_factory=dict, description="SHAK code prefix -> region code owning the hospital"
@@ -205,7 +219,7 @@ class PrepareSettings(Settings):
     cohort: CohortSettings = Field(default_factory=CohortSettings)
     stay: StaySettings = Field(default_factory=StaySettings)
     lookback: LookbackSettings = Field(default_factory=LookbackSettings)
-    proms: PromSettings = Field(default_factory=PromSettings)
+    proms: PromWindowSettings = Field(default_factory=PromWindowSettings)
     outcomes: OutcomeSettings = Field(default_factory=OutcomeSettings)
     activity: ActivitySettings = Field(default_factory=ActivitySettings)
     costs: CostSettings
@@ -213,11 +227,12 @@ class PrepareSettings(Settings):
 
 
 class PrepareConfig(Settings):
-    """Settings plus the code lists and price levels they point to, all validated."""
+    """Settings plus the code lists, price levels and PROM scoring settings they point to, all validated."""
 
     settings: PrepareSettings
     codelists: CodeLists
     prices: PriceLevels
+    prom_scoring: PromSettings
     source: str = ""
 
     def with_settings(self, changes: dict) -> PrepareConfig:
@@ -230,17 +245,14 @@ class PrepareConfig(Settings):
         data = _merge(self.settings.model_dump(mode="json"), changes)
         settings = parse_config(data, PrepareSettings, source=f"{self.source} (changed)")
         _check_price_year(settings, self.prices, self.source)
-        _check_value_set(settings, self.source)
         return self.model_copy(update={"settings": settings})
 
     def hash(self) -> str:
         """SHA-256 over settings, code lists, price levels and PROM scoring settings (engine excluded)."""
-        from vbhc.prepare._proms import prom_settings
-
         return config_hash(
             {
                 "settings": self.settings.model_dump(mode="json", exclude={"engine"}),
-                "proms": prom_settings(self.settings.proms.eq5d_value_set).model_dump(mode="json"),
+                "prom_scoring": self.prom_scoring.model_dump(mode="json"),
                 "codelists": self.codelists.model_dump(mode="json"),
                 "prices": self.prices.model_dump(mode="json"),
             }
@@ -260,7 +272,7 @@ def default_config_path() -> Path:
 
 
 def load_prepare_config(path: str | Path | None = None) -> PrepareConfig:
-    """Load ``prepare.yaml`` with the code lists and price levels it names.
+    """Load ``prepare.yaml`` with the code lists, price levels and PROM scoring settings it names.
 
     Relative paths in the file are resolved against the file's folder.  Any problem
     raises :class:`vbhc.core.errors.ConfigError` naming the file and key.
@@ -268,13 +280,17 @@ def load_prepare_config(path: str | Path | None = None) -> PrepareConfig:
     path = Path(path) if path is not None else default_config_path()
     settings = load_config(path, PrepareSettings)
     base = path.parent
-    codelists_path = settings.codelists if settings.codelists.is_absolute() else base / settings.codelists
-    prices_path = settings.prices if settings.prices.is_absolute() else base / settings.prices
-    codelists = load_codelists(codelists_path)
-    prices = load_price_levels(prices_path)
+
+    def resolve(p: Path) -> Path:
+        return p if p.is_absolute() else base / p
+
+    codelists = load_codelists(resolve(settings.codelists))
+    prices = load_price_levels(resolve(settings.prices))
+    prom_scoring = load_prom_settings(resolve(settings.prom_scoring))
     _check_price_year(settings, prices, str(path))
-    _check_value_set(settings, str(path))
-    return PrepareConfig(settings=settings, codelists=codelists, prices=prices, source=str(path))
+    return PrepareConfig(
+        settings=settings, codelists=codelists, prices=prices, prom_scoring=prom_scoring, source=str(path)
+    )
 
 
 def _check_price_year(settings: PrepareSettings, prices: PriceLevels, source: str) -> None:
@@ -283,8 +299,3 @@ def _check_price_year(settings: PrepareSettings, prices: PriceLevels, source: st
     if settings.costs.price_year not in prices.health_price_index:
         raise ConfigError(f"{source}: costs.price_year: no health_price_index for {settings.costs.price_year}")
 
-
-def _check_value_set(settings: PrepareSettings, source: str) -> None:
-    from vbhc.prepare._proms import prom_settings
-
-    prom_settings(settings.proms.eq5d_value_set, source=source)
