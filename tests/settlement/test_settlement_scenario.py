@@ -91,13 +91,13 @@ def test_input_problems_name_the_scenario_and_column():
     with pytest.raises(InputError, match=r"a.yaml: .*baseline.source: source 'previous_year' needs episodes of 2015"):
         simulate(activity, one_year, replicates=0)
     bundled = parse_scenario({"name": "b", "schemes": [{"type": "bundled"}]}, source="b.yaml")
-    with pytest.raises(InputError, match=r"episode_prices.*price_dkk.*b.yaml: scheme 'bundled' needs prices.*--prices"):
+    with pytest.raises(ConfigError, match=r"b.yaml: schemes.0.price_column: column .price_dkk. is missing: .*vbhc price.*--prices"):
         simulate(bundled, one_year, replicates=0)
     partial = one_year[["episode_id", "hospital_id"]].iloc[:2].assign(price_dkk=1.0)
     with pytest.raises(InputError, match="1 episode\\(s\\) of 2016 have no price"):
         simulate(bundled, one_year, partial, replicates=0)
-    with pytest.raises(InputError, match="column 'complication_90d'"):
-        simulate(parse_scenario({"name": "q", "schemes": [{"type": "bundled"}], "behaviour": [{"type": "quality_improvement", "size": 0.1}]}),
+    with pytest.raises(ConfigError, match=r"q: behaviour.0.events.0: column 'complication_90d' is not in the episodes"):
+        simulate(parse_scenario({"name": "q", "schemes": [{"type": "bundled"}], "behaviour": [{"type": "quality_improvement", "size": 0.1}]}, source="q"),
                  one_year.drop(columns="complication_90d"), partial, replicates=0)  # fmt: skip
     with pytest.raises(InputError, match="year: no episodes in 2020"):
         simulate(parse_scenario({"name": "y", "year": 2020, "schemes": [{"type": "capitation"}]}), one_year, replicates=0)

@@ -6,12 +6,17 @@ import numpy as np
 import pytest
 from settlement_cohort import episode_frame
 
+from vbhc.core.errors import InputError
 from vbhc.settlement import parse_scenario, prepare_data, settle
 
 
-def _run(scheme: dict, rows: list[dict], *, pool_share: float = 1.0, prices=None, **scenario):
-    """Settle one scheme on ``rows`` for the observed year; returns (components, data)."""
-    s = parse_scenario({"name": "t", "schemes": [scheme], "pool_share": pool_share, **scenario})
+NO_SCALING = {"method": "none"}
+
+
+def _run(scheme: dict, rows: list[dict], *, pool_scaling: dict = NO_SCALING, prices=None, **scenario):
+    """Settle one scheme on ``rows`` for the observed year (pools not scaled unless
+    ``pool_scaling`` says so); returns (components, data)."""
+    s = parse_scenario({"name": "t", "schemes": [scheme], "pool_scaling": pool_scaling, **scenario})
     data = prepare_data(s, episode_frame(rows), prices)
     comp = settle(s.schemes[0], data, np.ones((1, len(data.frame))))
     return comp, data
@@ -32,26 +37,53 @@ ACTIVITY = {"type": "activity", "tariff_share": 0.4, "above_baseline_rate": 0.5}
 
 
 def test_activity_five_percent_above_baseline_with_amount_cap():
-    # last year 10 x 100,000 -> baseline 1,020,000 (2 %); this year 1,071,000 = baseline + 5 %
+    # last year 10 x 100,000: budget 1,000,000, baseline 1,020,000 (+2 % activity for the same
+    # money); this year 1,071,000 = baseline + 5 %
     rows = _year("H1", 2015, 10, 100_000) + _year("H1", 2016, 10, 107_100)
     comp, data = _run({**ACTIVITY, "cap": {"type": "amount", "amount_dkk": 20_000}}, rows)
     assert comp.baseline[0] == pytest.approx(1_020_000)
-    assert comp.fixed[0, 0] == pytest.approx(0.6 * 1_020_000)  # grant = 1 - tariff share
-    # 0.4 x 1,020,000 + min(0.5 x 51,000, 20,000)
-    assert comp.activity[0, 0] == pytest.approx(408_000 + 20_000)
-    assert comp.payment[0, 0] == pytest.approx(1_040_000)
+    assert comp.fixed[0, 0] == pytest.approx(0.6 * 1_000_000)  # grant = 1 - tariff share of the budget
+    # 0.4 x 1,000,000 + min(0.5 x 51,000, 20,000)
+    assert comp.activity[0, 0] == pytest.approx(400_000 + 20_000)
+    assert comp.payment[0, 0] == pytest.approx(1_020_000)
     uncapped, _ = _run(ACTIVITY, rows)
-    assert uncapped.activity[0, 0] == pytest.approx(408_000 + 25_500)
+    assert uncapped.activity[0, 0] == pytest.approx(400_000 + 25_500)
     share, _ = _run({**ACTIVITY, "cap": {"type": "share", "share": 0.03}}, rows)
-    assert share.activity[0, 0] == pytest.approx(408_000 + 0.5 * 0.03 * 1_020_000)
+    assert share.activity[0, 0] == pytest.approx(400_000 + 0.5 * 0.03 * 1_020_000)
+
+
+def test_amount_cap_per_unit():
+    rows = (
+        _year("H1", 2015, 10, 100_000) + _year("H2", 2015, 10, 100_000)
+        + _year("H1", 2016, 10, 110_000) + _year("H2", 2016, 10, 110_000)
+    )  # fmt: skip
+    scheme = {**ACTIVITY, "baseline": {"productivity_requirement": 0.0}, "cap": {"type": "amount", "amounts_dkk": {"H1": 10_000, "H2": 80_000}}}
+    comp, data = _run(scheme, rows)
+    # over-activity 100,000 each, paid at 50 % = 50,000: H1 capped at 10,000, H2 under its cap
+    assert _by_hospital(comp, data, "activity") == pytest.approx({"H1": 400_000 + 10_000, "H2": 400_000 + 50_000})
+    with pytest.raises(InputError, match=r"scenario: activity\.cap: no amount for unit\(s\) \['H2'\]"):
+        _run({**scheme, "cap": {"type": "amount", "amounts_dkk": {"H1": 10_000}}}, rows)
+
+
+def test_productivity_requirement_is_more_activity_for_the_same_money():
+    # 000:40-46: the budget is last year's value; the baseline asks 2 % more activity for it
+    last = _year("H1", 2015, 10, 100_000)  # 1,000,000
+    at_baseline, _ = _run(ACTIVITY, last + _year("H1", 2016, 10, 102_000))  # A = B = 1,020,000
+    assert at_baseline.payment[0, 0] == pytest.approx(1_000_000)  # not 1,020,000
+    same_as_last_year, _ = _run(ACTIVITY, last + _year("H1", 2016, 10, 100_000))  # 20,000 short
+    assert same_as_last_year.payment[0, 0] == pytest.approx(1_000_000 - 0.4 * 20_000)
+    grown_budget, _ = _run({**ACTIVITY, "budget": {"change": 0.01}}, last + _year("H1", 2016, 10, 102_000))
+    assert grown_budget.fixed[0, 0] == pytest.approx(0.6 * 1_010_000)
+    assert grown_budget.payment[0, 0] == pytest.approx(1_010_000)
+    assert grown_budget.baseline[0] == pytest.approx(1_020_000)  # the baseline does not move with the budget
 
 
 def test_activity_deduction_below_baseline():
     rows = _year("H1", 2015, 10, 100_000) + _year("H1", 2016, 10, 96_900)  # 969,000 = baseline - 51,000
     default, _ = _run(ACTIVITY, rows)
-    assert default.activity[0, 0] == pytest.approx(0.4 * 969_000)  # deduction rate = tariff share
+    assert default.activity[0, 0] == pytest.approx(0.4 * 1_000_000 - 0.4 * 51_000)  # deduction rate = tariff share
     steep, _ = _run({**ACTIVITY, "deduction_rate": 0.6}, rows)
-    assert steep.activity[0, 0] == pytest.approx(408_000 - 0.6 * 51_000)
+    assert steep.activity[0, 0] == pytest.approx(400_000 - 0.6 * 51_000)
 
 
 def test_sjaelland_style_grant_and_tariff_share():
@@ -77,7 +109,7 @@ def test_pool_cap_drawing_rights_and_pro_rata():
     over = _by_hospital(pro, data, "activity")
     assert over["H1"] - 1_200_000 == pytest.approx(300_000 * 100_000 / 325_000)
     assert over["H2"] - 400_000 == pytest.approx(25_000 * 100_000 / 325_000)
-    half, data = _run({**base, "cap": {"type": "pool", "pool_dkk": 100_000}}, rows, pool_share=0.5)
+    half, data = _run({**base, "cap": {"type": "pool", "pool_dkk": 100_000}}, rows, pool_scaling={"method": "share", "share": 0.5})
     assert _by_hospital(half, data, "activity")["H1"] == pytest.approx(1_200_000 + 37_500)
 
 

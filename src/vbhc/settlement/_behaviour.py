@@ -25,8 +25,9 @@ from vbhc.settlement._scenario import (
     VolumeGrowth,
 )
 
-_H = ("cost_1y_hospital_dkk", "cost_1y_dkk", "cost_1y_society_dkk", "cost_2y_hospital_dkk", "cost_2y_dkk", "cost_2y_society_dkk")
-_R = ("cost_1y_dkk", "cost_1y_society_dkk", "cost_2y_dkk", "cost_2y_society_dkk")
+_P = ("actual_cost_dkk",)  # the prices file's bundle cost (region perspective, vbhc price)
+_H = ("cost_1y_hospital_dkk", "cost_1y_dkk", "cost_1y_society_dkk", "cost_2y_hospital_dkk", "cost_2y_dkk", "cost_2y_society_dkk", *_P)
+_R = ("cost_1y_dkk", "cost_1y_society_dkk", "cost_2y_dkk", "cost_2y_society_dkk", *_P)
 _S = ("cost_1y_society_dkk", "cost_2y_society_dkk")
 COST_CATEGORIES: dict[str, tuple[str, ...]] = {
     "drg_tariff": _H,
@@ -39,7 +40,9 @@ COST_CATEGORIES: dict[str, tuple[str, ...]] = {
     "sickness_benefit": _S,
 }
 """Cost category (``cost_1y_<category>_dkk``) -> the aggregate cost columns that contain it
-(hospital ⊂ region ⊂ society perspective; 2-year totals contain the first year)."""
+(hospital ⊂ region ⊂ society perspective; 2-year totals contain the first year).  The
+prices file's ``actual_cost_dkk`` (region perspective) is lowered too: a cost avoided by a
+behaviour change is taken to fall inside the bundle and warranty window."""
 
 TARIFF_CATEGORIES = ("drg_tariff", "dags_tariff")
 
@@ -269,25 +272,53 @@ def contacts(df: pd.DataFrame) -> np.ndarray:
     return 1.0 + np.nan_to_num(numeric(df, "inpatient_admissions_1y")) + np.nan_to_num(numeric(df, "outpatient_visits_1y"))
 
 
-def drg_creep_check(
-    before: pd.DataFrame, after: pd.DataFrame, activity_columns: Sequence[str], *, limit: float = 0.015
-) -> pd.DataFrame:
-    """Growth in the average DRG/DAGS value per contact per hospital, against the limit
-    (1.5 % a year, 004:746-754; 003:1048).  ``breach`` is true above the limit."""
-    rows = []
-    for label, df in (("before", before), ("after", after)):
-        rows.append(
-            pd.DataFrame(
-                {"hospital_id": df["hospital_id"].astype(str).to_numpy(), f"value_{label}": activity_value(df, activity_columns), f"contacts_{label}": contacts(df)}
-            )
-            .groupby("hospital_id")
-            .sum()
+def _value_per_contact(df: pd.DataFrame, activity_columns: Sequence[str], suffix: str) -> pd.DataFrame:
+    return (
+        pd.DataFrame(
+            {
+                "hospital_id": df["hospital_id"].astype(str).to_numpy(),
+                f"value{suffix}": activity_value(df, activity_columns),
+                f"contacts{suffix}": contacts(df),
+            }
         )
-    table = rows[0].join(rows[1], how="outer").fillna(0.0)
-    table["value_per_contact_before_dkk"] = table["value_before"] / table["contacts_before"]
-    table["value_per_contact_after_dkk"] = table["value_after"] / table["contacts_after"]
-    table["growth"] = table["value_per_contact_after_dkk"] / table["value_per_contact_before_dkk"] - 1.0
-    table["limit"] = limit
-    table["breach"] = table["growth"] > limit + 1e-12
-    return table.drop(columns=["value_before", "value_after"]).reset_index()
+        .groupby("hospital_id")
+        .sum()
+    )
 
+
+def drg_creep_check(
+    previous: pd.DataFrame | None,
+    current: pd.DataFrame,
+    activity_columns: Sequence[str],
+    *,
+    limit: float = 0.015,
+    reference: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The DRG creep rule, year on year: growth in each hospital's average DRG/DAGS value
+    per contact from the previous year (``previous``) to the settlement year
+    (``current``, after behaviour changes) may not exceed ``limit`` (1.5 % a year,
+    004:746-754; 003:1048); ``breach`` is true above it.
+
+    ``behaviour_growth``: the part due to the scenario's behaviour changes (``current``
+    against ``reference``, the same year before the changes).  Without a previous year
+    (or for a hospital absent from it) growth is missing and there is no breach.
+    """
+    table = _value_per_contact(current, activity_columns, "")
+    if previous is not None and len(previous):
+        table = table.join(_value_per_contact(previous, activity_columns, "_previous"), how="left")
+    else:
+        table["value_previous"] = np.nan
+        table["contacts_previous"] = np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        table["value_per_contact_previous_dkk"] = table["value_previous"] / table["contacts_previous"]
+        table["value_per_contact_dkk"] = table["value"] / table["contacts"]
+        table["growth"] = table["value_per_contact_dkk"] / table["value_per_contact_previous_dkk"] - 1.0
+        if reference is not None:
+            before = _value_per_contact(reference, activity_columns, "_before").reindex(table.index)
+            table["behaviour_growth"] = table["value_per_contact_dkk"] / (before["value_before"] / before["contacts_before"]) - 1.0
+        else:
+            table["behaviour_growth"] = np.nan
+    table["limit"] = limit
+    table["breach"] = (table["growth"] > limit + 1e-12).fillna(False).astype(bool)
+    columns = ["contacts_previous", "contacts", "value_per_contact_previous_dkk", "value_per_contact_dkk", "growth", "behaviour_growth", "limit", "breach"]
+    return table[columns].reset_index()

@@ -19,6 +19,7 @@ from scipy import sparse
 
 from vbhc.core.errors import InputError
 from vbhc.core.frames import numeric, require_columns
+from vbhc.settlement._scenario import NATIONAL_PRODUCTION_DKK, REGION_NAMES, PoolScaling
 
 TABLE = "episodes"
 
@@ -137,6 +138,7 @@ class SettlementData:
     (one row per performed episode); ``reference``: the same year before behaviour
     changes; ``previous``: the year before (``None`` when absent).  ``patient`` maps each
     frame row to its row in ``reference`` (bootstrap weights are drawn per patient).
+    ``pool_scaling``: how regional pool amounts are scaled to the cohort.
     """
 
     frame: pd.DataFrame
@@ -145,7 +147,7 @@ class SettlementData:
     year: int
     activity_columns: list[str]
     cost_column: str
-    pool_share: float
+    pool_scaling: PoolScaling
     source: str
     patient: np.ndarray
     hospitals: np.ndarray = field(init=False)
@@ -252,3 +254,46 @@ class SettlementData:
     def hospital_sums(self, weights: np.ndarray, values: np.ndarray) -> np.ndarray:
         """Weighted sums per hospital (R, H, k)."""
         return group_sums(weights, self.row_hospital, self.n_hospitals, values)
+
+    def base_frame(self) -> pd.DataFrame:
+        """Last year's episodes, else this year's before behaviour changes (prospective figures)."""
+        return self.previous if self.previous is not None and not self.previous.empty else self.reference
+
+    def pool_scales(self, region_codes: Sequence[int], *, what: str) -> np.ndarray:
+        """Factor on pool amounts for each region: the cohort's share of the region's
+        somatic activity under the scenario's ``pool_scaling`` (fixed across replicates)."""
+        ps = self.pool_scaling
+        codes = [int(r) for r in region_codes]
+        if ps.method == "none":
+            return np.ones(len(codes))
+        if ps.method == "share":
+            if not isinstance(ps.share, dict):
+                return np.full(len(codes), float(ps.share))  # type: ignore[arg-type]
+            missing = [r for r in codes if r not in ps.share]
+            if missing:
+                raise InputError(f"{self.source}: pool_scaling.share: no share for region(s) {missing} (needed by {what})")
+            return np.array([float(ps.share[r]) for r in codes])  # type: ignore[index]
+        absent = sorted(set(REGION_NAMES) - {int(r) for r in self.regions})
+        if absent:
+            raise InputError(
+                f"{self.source}: pool_scaling: {what} has a regional pool, and its default scaling (the cohort's "
+                f"share of national production, {NATIONAL_PRODUCTION_DKK / 1e6:,.0f} mio. kr., 003:129-139) needs "
+                f"episodes from all five regions, but region(s) {absent} have none; give pool_scaling: "
+                "{method: share, share: ...} (the cohort's share of the region's activity) or {method: none}",
+                table="episodes",
+                column="hospital_region_code",
+            )
+        base = self.base_frame()
+        share = float(activity_value(base, self.activity_columns).sum()) / ps.national_activity_dkk
+        return np.full(len(codes), share)
+
+    def pool_scale(self, covered: np.ndarray, *, what: str) -> float:
+        """One factor for a pool shared by the covered hospitals (their regions must agree)."""
+        regions = np.unique(self.regions[covered])
+        scales = self.pool_scales(regions, what=what)
+        if scales.size and np.ptp(scales) > 0:
+            raise InputError(
+                f"{self.source}: pool_scaling.share: {what} shares one pool over regions {regions.tolist()} with "
+                "different shares; give the scheme the regions of one share"
+            )
+        return float(scales[0]) if scales.size else 1.0

@@ -219,7 +219,11 @@ def build_report(result: SimulationResult) -> str:
             Section(
                 "DRG creep check",
                 table_html(creep, float_digits=4) if len(creep) else "<p>No hospital's DRG/DAGS value per contact rose above the limit.</p>",
-                intro="Growth in the average DRG/DAGS value per contact against the 1.5 % per year limit (004:746-754).",
+                intro=(
+                    "Growth in each hospital's average DRG/DAGS value per contact from the year before to the settlement "
+                    "year (after behaviour changes), against the 1.5 % per year limit (004:746-754); behaviour_growth is "
+                    "the part due to the scenario's behaviour changes."
+                ),
             )
         )
     params = "".join(

@@ -20,6 +20,7 @@ SUMMARY_METRICS = (
 """Metrics in ``summary.parquet`` (cost and margin only for the ``total`` scheme)."""
 
 LOSS_METRICS = ("margin_dkk", "margin_per_episode_dkk")
+NO_REGION = -1  # national rows: no region (written as missing)
 
 
 def _unit_arrays(run: ScenarioRun, label: str, level: str) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
@@ -40,7 +41,7 @@ def _unit_arrays(run: ScenarioRun, label: str, level: str) -> tuple[np.ndarray, 
     else:
         M = covered[:, None].astype(float)
         ids = np.array(["national"], dtype=object)
-        regions = np.array([-1])
+        regions = np.array([NO_REGION])
     base = {
         "n_episodes": run.n,
         "drg_value_dkk": run.drg,
@@ -84,7 +85,9 @@ def summarise(runs: list[ScenarioRun]) -> pd.DataFrame:
     """``summary.parquet``: per scenario, scheme, level (hospital, region, national), unit
     and metric: the observed value, the mean and 90 % interval over bootstrap replicates,
     the paired change against the first scenario, and the probability of a loss
-    (margin below 0).  Units with fewer than 5 episodes are withheld."""
+    (margin below 0; missing without replicates).  Changes of a scenario settling another
+    year than the first have no interval (the draws are not paired).  Units with fewer
+    than 5 episodes are withheld."""
     first = runs[0]
     columns: dict[str, list[np.ndarray]] = {}
 
@@ -104,13 +107,14 @@ def summarise(runs: list[ScenarioRun]) -> pd.DataFrame:
                 )
                 align = pd.Index(ref_ids).get_indexer(ids) if len(ref_ids) else np.full(len(ids), -1)
                 n_obs = np.round(arrays["n_episodes"][0]).astype(np.int64)
+                paired = run.data.year == first.data.year
                 for metric, x in arrays.items():
                     if metric in ref_arrays and x.shape[0] == ref_arrays[metric].shape[0]:
                         ref = np.where(align >= 0, ref_arrays[metric][:, np.maximum(align, 0)], np.nan)
-                        change = _stats(x - ref)
+                        change = _stats(x - ref) if paired else _stats((x - ref)[:1])
                     else:
                         change = {k: np.full(len(ids), np.nan) for k in ("estimate", "mean", "lower_90", "upper_90")}
-                    reps = x[1:] if x.shape[0] > 1 else x[:1]
+                    has_loss = metric in LOSS_METRICS and x.shape[0] > 1
                     add(
                         scenario=run.scenario.name,
                         scheme=label,
@@ -121,11 +125,12 @@ def summarise(runs: list[ScenarioRun]) -> pd.DataFrame:
                         metric=metric,
                         **_stats(x),
                         **{f"change_{k}": v for k, v in change.items()},
-                        prob_loss=(reps < 0).mean(axis=0) if metric in LOSS_METRICS else np.full(len(ids), np.nan),
+                        prob_loss=(x[1:] < 0).mean(axis=0) if has_loss else np.full(len(ids), np.nan),
                     )
     out = pd.DataFrame({k: np.concatenate(v) for k, v in columns.items()})
     for col in ("scenario", "scheme", "level", "unit_id", "metric"):
         out[col] = out[col].astype(str)
+    out["region"] = out["region"].where(out["region"] != NO_REGION).astype("Int16")
     small = out["n_episodes"].to_numpy() < MIN_CELL_SIZE
     values = [c for c in out.columns if c not in ("scenario", "scheme", "level", "unit_id", "region", "n_episodes", "metric")]
     out.loc[small, values] = np.nan
@@ -139,8 +144,9 @@ class SimulationResult:
 
     ``payments`` (DataFrame, columns :data:`PAYMENT_COLUMNS`), :meth:`summary`,
     ``incentives`` (marginal payment and margin per scheme and event), ``creep`` (DRG
-    creep check per scenario and hospital), ``behaviour`` (cohort before and after the
-    behaviour changes), :meth:`plot` and :meth:`report_html`.
+    creep check per scenario and hospital, year on year), ``behaviour`` (cohort before and
+    after the behaviour changes), ``notes`` (warnings, e.g. unpaired comparisons),
+    :meth:`plot` and :meth:`report_html`.
     """
 
     runs: list[ScenarioRun]
@@ -149,6 +155,7 @@ class SimulationResult:
     incentives: pd.DataFrame
     creep: pd.DataFrame
     behaviour: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
     _summary: pd.DataFrame | None = field(default=None, repr=False)
 
     @property

@@ -10,6 +10,8 @@ every mistake is reported as ``file: key.path: problem``.  Semantics and formula
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, ClassVar, Literal
 
@@ -32,6 +34,10 @@ REGION_NAMES: dict[int, str] = {
 ActivityColumn = Literal["cost_1y_drg_tariff_dkk", "cost_1y_dags_tariff_dkk"]
 """Episode columns holding the DRG/DAGS tariff value of the pathway's contacts (DKK)."""
 
+PRICES_COST_COLUMN = "actual_cost_dkk"
+"""The prices file's cost of each episode to the provider (``vbhc price``): the bundle's
+own cost (index stay + bundle window), plus warranty-event costs when the warranty applies."""
+
 CostColumn = Literal[
     "cost_1y_hospital_dkk",
     "cost_1y_dkk",
@@ -39,13 +45,36 @@ CostColumn = Literal[
     "cost_2y_hospital_dkk",
     "cost_2y_dkk",
     "cost_2y_society_dkk",
+    "actual_cost_dkk",
 ]
-"""Episode cost aggregates a scenario may use as the provider's cost (DKK)."""
+"""Cost a scenario uses as the provider's cost (DKK): an episode cost aggregate, or
+``actual_cost_dkk`` from the prices file (the cost the bundled price is set against)."""
+
+NATIONAL_PRODUCTION_DKK = 66_998_000_000.0
+"""Expected production value of all Danish hospitals in 2012 (DKK, 12-PL; 003:129-139): the
+national basis of the cohort's share of regional pools (:class:`PoolScaling`)."""
 
 RegionCode = Literal[1081, 1082, 1083, 1084, 1085]
 Share = Annotated[float, Field(ge=0.0, le=1.0)]
 Dkk = Annotated[float, Field(ge=0.0)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=80)]
+
+
+@dataclass(frozen=True)
+class ColumnRef:
+    """A column a scenario reads: where it is named (``key``, e.g. ``goals.1.column``),
+    what it must hold (``any``, ``numeric`` or ``flag`` = true/false) and where it comes
+    from (``episodes``, ``prices`` from ``vbhc price``, ``predictions`` from ``vbhc predict``)."""
+
+    key: str
+    column: str
+    kind: Literal["any", "numeric", "flag"] = "numeric"
+    source: Literal["episodes", "prices", "predictions"] = "episodes"
+
+
+def _refs(prefix: str, refs: Iterator[ColumnRef]) -> Iterator[ColumnRef]:
+    for r in refs:
+        yield ColumnRef(f"{prefix}.{r.key}" if prefix else r.key, r.column, r.kind, r.source)
 
 
 # --------------------------------------------------------------------------- baselines
@@ -116,8 +145,8 @@ class PoolCap(Settings):
 
     ``drawing_rights``: each unit may draw at most pool × its share of last year's
     activity value (Region Nordjylland 2016); ``pro_rata``: payments are scaled down
-    together when they exceed the pool.  The pool is multiplied by the scenario's
-    ``pool_share`` (the cohort's share of the regional pool).
+    together when they exceed the pool.  ``pool_dkk`` is the region's pool for all its
+    somatic activity; it is scaled to the cohort by the scenario's ``pool_scaling``.
     """
 
     type: Literal["pool"]
@@ -126,6 +155,27 @@ class PoolCap(Settings):
 
 
 Cap = Annotated[AmountCap | ShareCap | PoolCap, Field(discriminator="type")]
+
+
+class ApprovedOverActivityPool(Settings):
+    """Over-activity paid only when approved case by case, from a pool (Hovedstaden's
+    meraktivitetspulje, 004:774-839; Midtjylland's approved projects, 004:1830-1860).
+
+    The seeds give the pool but neither a rate nor how much is approved, and the rule is
+    that over-activity is not paid.  Off by default (``enabled: false``: nothing is paid
+    above the baseline).  ``enabled: true`` assumes all over-activity is approved and
+    pays it at ``rate`` within the pool (``allocation`` as for a pool cap) - an upper
+    bound.  The pool is scaled to the cohort by the scenario's ``pool_scaling``.
+    """
+
+    enabled: bool = False
+    pool_dkk: Dkk
+    rate: Share
+    allocation: Literal["drawing_rights", "pro_rata"] = "drawing_rights"
+
+    @property
+    def cap(self) -> PoolCap:
+        return PoolCap(type="pool", pool_dkk=self.pool_dkk, allocation=self.allocation)
 
 
 # --------------------------------------------------------------------------- schemes
@@ -146,15 +196,22 @@ class _Scheme(Settings):
         """The scheme's name in outputs (``name``, else its type)."""
         return self.name or self.type  # type: ignore[attr-defined]
 
+    def column_refs(self) -> Iterator[ColumnRef]:
+        """Columns of the cohort this scheme reads (checked before a run)."""
+        return iter(())
+
 
 class ActivityScheme(_Scheme):
     """Activity settlement (basisbevilling with variable tariff settlement).
 
-    Per unit with activity value A and baseline B (DKK):
-    fixed grant = ``grant_share`` × B; activity payment = ``tariff_share`` × B −
+    Per unit with activity value A, activity baseline B and budget M (DKK):
+    fixed grant = ``grant_share`` × M; activity payment = ``tariff_share`` × M −
     ``deduction_rate`` × max(B − A, 0) + min(``above_baseline_rate`` × max(A − B, 0), cap).
-    Defaults: grant_share = 1 − tariff_share (so at baseline the unit receives B),
-    deduction_rate = tariff_share (so below baseline it receives tariff_share × A).
+    B = last year's activity × (1 + productivity requirement, default 2 %); M = last
+    year's activity value × (1 + ``budget.change``, default 0): the requirement is 2 %
+    more activity for the same money (000:40-46).  Defaults: grant_share = 1 −
+    tariff_share (so at the baseline the unit receives its budget), deduction_rate =
+    tariff_share (so below the baseline it loses tariff_share of each missing DKK).
     """
 
     type: Literal["activity"]
@@ -164,11 +221,25 @@ class ActivityScheme(_Scheme):
     deduction_rate: Share | None = None
     above_baseline_rate: Share = 0.0
     cap: Cap | None = None
+    approved_pool: ApprovedOverActivityPool | None = None
     baseline: Baseline = Field(default_factory=Baseline)
+    budget: Budget | None = Field(
+        None,
+        description="the unit's budget (basisbevilling); default: the baseline's source year without the "
+        "productivity requirement, plus the baseline's adjustments",
+    )
     exempt: list[Criterion] = Field(
         default_factory=list, description="episodes meeting all criteria are not activity-settled"
     )
     activity_columns: list[ActivityColumn] | None = None
+
+    @model_validator(mode="after")
+    def _approved_pool(self) -> ActivityScheme:
+        if self.approved_pool is not None and (self.above_baseline_rate != 0 or self.cap is not None):
+            raise ValueError(
+                "approved_pool pays over-activity only from the pool: leave above_baseline_rate at 0 and give no cap"
+            )
+        return self
 
     @property
     def grant(self) -> float:
@@ -177,6 +248,21 @@ class ActivityScheme(_Scheme):
     @property
     def deduction(self) -> float:
         return self.tariff_share if self.deduction_rate is None else self.deduction_rate
+
+    @property
+    def over_activity(self) -> tuple[float, Cap | None]:
+        """(rate paid above the baseline, its cap): the knæktakst, or the approved pool when enabled."""
+        if self.approved_pool is not None and self.approved_pool.enabled:
+            return self.approved_pool.rate, self.approved_pool.cap
+        return self.above_baseline_rate, self.cap
+
+    def column_refs(self) -> Iterator[ColumnRef]:
+        if self.level == "department":
+            yield ColumnRef("level", "department_id", "any")
+        for i, c in enumerate(self.activity_columns or []):
+            yield ColumnRef(f"activity_columns.{i}", c)
+        for i, c in enumerate(self.exempt):
+            yield ColumnRef(f"exempt.{i}.column", c.column, "any")
 
 
 class ActivityTarget(Settings):
@@ -197,6 +283,21 @@ class FrameBudgetScheme(_Scheme):
     budget: Budget = Field(default_factory=Budget)
     targets: list[ActivityTarget] = Field(default_factory=list)
 
+    TARGET_COLUMNS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "activity_value": (),
+        "episodes": (),
+        "contacts": ("inpatient_admissions_1y", "outpatient_visits_1y"),
+        "inpatient_admissions": ("inpatient_admissions_1y",),
+        "outpatient_visits": ("outpatient_visits_1y",),
+    }
+
+    def column_refs(self) -> Iterator[ColumnRef]:
+        if self.level == "department":
+            yield ColumnRef("level", "department_id", "any")
+        for i, t in enumerate(self.targets):
+            for c in self.TARGET_COLUMNS[t.metric]:
+                yield ColumnRef(f"targets.{i}.metric", c)
+
 
 class StatePoolScheme(_Scheme):
     """The state activity pool (region layer).
@@ -204,7 +305,8 @@ class StatePoolScheme(_Scheme):
     The region receives ``a_conto`` up front; at settlement it keeps ``rate`` × its
     activity value above the regional baseline (at most the a conto amount when
     ``cap_at_a_conto``) and repays the rest.  A conto = ``a_conto_share`` × baseline or
-    ``a_conto_dkk`` per region (× the scenario's ``pool_share``).
+    ``a_conto_dkk`` per region (the region's whole pool, scaled to the cohort by the
+    scenario's ``pool_scaling``).
     """
 
     layer: ClassVar[Literal["hospital", "region"]] = "region"
@@ -242,13 +344,50 @@ class MunicipalCofinancingScheme(_Scheme):
     outpatient_share: Share = 0.0
     cap_per_visit_dkk: Dkk | None = None
 
+    def column_refs(self) -> Iterator[ColumnRef]:
+        for c in ("drg_value_index_dkk", "cost_1y_drg_tariff_dkk", "inpatient_admissions_1y"):
+            yield ColumnRef("inpatient_share", c)
+        if self.outpatient_share > 0:
+            for c in ("cost_1y_dags_tariff_dkk", "outpatient_visits_1y"):
+                yield ColumnRef("outpatient_share", c)
 
-class BundledScheme(_Scheme):
+
+class _Priced(Settings):
+    """A scheme paying prices from the prices file (``vbhc price``).
+
+    ``price_column`` (default ``price_dkk``, the full price); ``quality_adjustment:
+    exclude`` pays ``price_dkk − quality_adjustment_dkk``: the price without the pricing
+    stage's quality bonus or withhold, for scenarios with their own P4P or outcome layer
+    (so quality is not rewarded twice).
+    """
+
+    price_column: str = "price_dkk"
+    quality_adjustment: Literal["include", "exclude"] = "include"
+
+    @model_validator(mode="after")
+    def _quality(self):
+        if self.quality_adjustment == "exclude" and self.price_column != "price_dkk":
+            raise ValueError("quality_adjustment 'exclude' applies to price_column price_dkk only")
+        return self
+
+    def _price_refs(self) -> Iterator[ColumnRef]:
+        yield ColumnRef("price_column", self.price_column, source="prices")
+        if self.quality_adjustment == "exclude":
+            yield ColumnRef("quality_adjustment", "quality_adjustment_dkk", source="prices")
+
+
+class BundledScheme(_Scheme, _Priced):
     """Bundled (pathway) payment: each performed episode is paid its price from the
-    prices file (``price_column``, set prospectively by ``vbhc price``)."""
+    prices file (set prospectively by ``vbhc price``).  ``require_warranty``: the prices
+    must carry a warranty (``warranty_dkk`` above 0 for some episode), else the run stops."""
 
     type: Literal["bundled"]
-    price_column: str = "price_dkk"
+    require_warranty: bool = False
+
+    def column_refs(self) -> Iterator[ColumnRef]:
+        yield from self._price_refs()
+        if self.require_warranty:
+            yield ColumnRef("require_warranty", "warranty_dkk", source="prices")
 
 
 class Step(Settings):
@@ -355,17 +494,22 @@ class P4PScheme(_Scheme):
             raise ValueError(f"goals: weights sum to {sum(weights):g}, not 1")  # type: ignore[arg-type]
         return self
 
+    def column_refs(self) -> Iterator[ColumnRef]:
+        for i, g in enumerate(self.goals):
+            if g.column is not None:
+                yield ColumnRef(f"goals.{i}.column", g.column, "flag" if g.statistic == "rate" else "numeric")
 
-class OutcomeContingentScheme(_Scheme):
+
+class OutcomeContingentScheme(_Scheme, _Priced):
     """Pay for outcomes: ``pay_on_success`` pays ``contingent_share`` of the price only
     when the episode's ``outcome_column`` is true (missing outcomes: ``missing``);
     ``oe_scaling`` scales each hospital's prices by 1 ± ``strength`` × (O − E) / E,
-    clipped to [floor, ceiling].  ``budget_neutral`` rescales so that the total paid
-    equals the total of the prices exactly."""
+    clipped to [floor, ceiling], E from ``expected_column`` (risk-adjusted, e.g. the
+    predictions' ``pred_mic_12m``) or the covered hospitals' mean.  ``budget_neutral``
+    rescales so that the total paid equals the total of the prices exactly."""
 
     type: Literal["outcome_contingent"]
     mode: Literal["pay_on_success", "oe_scaling"] = "pay_on_success"
-    price_column: str = "price_dkk"
     outcome_column: str = "mic_12m"
     contingent_share: Share = 0.2
     missing: Literal["withhold", "pay"] = "withhold"
@@ -376,6 +520,12 @@ class OutcomeContingentScheme(_Scheme):
     ceiling: float = Field(1.2, ge=1.0, le=3.0)
     min_patients: int = Field(5, ge=1)
     budget_neutral: bool = False
+
+    def column_refs(self) -> Iterator[ColumnRef]:
+        yield from self._price_refs()
+        yield ColumnRef("outcome_column", self.outcome_column, "flag" if self.mode == "pay_on_success" else "numeric")
+        if self.expected_column is not None:
+            yield ColumnRef("expected_column", self.expected_column, source="predictions")
 
 
 class CapitationScheme(_Scheme):
@@ -391,6 +541,9 @@ class CapitationScheme(_Scheme):
     amount_dkk: Dkk | None = None
     provider_bears_complications: bool = True
     complication_column: str = "complication_90d"
+
+    def column_refs(self) -> Iterator[ColumnRef]:
+        yield ColumnRef("complication_column", self.complication_column, "flag")
 
 
 Scheme = Annotated[
@@ -412,6 +565,10 @@ Scheme = Annotated[
 class _Behaviour(Settings):
     hospitals: list[str] | None = Field(None, description="hospital_id values that change (default: all)")
 
+    def column_refs(self) -> Iterator[ColumnRef]:
+        """Columns of the cohort this change reads (checked before a run)."""
+        return iter(())
+
 
 class CherryPick(_Behaviour):
     """Hospitals stop operating their highest-risk ``size`` share of patients."""
@@ -419,6 +576,10 @@ class CherryPick(_Behaviour):
     type: Literal["cherry_pick"]
     size: Share
     risk_column: str | None = None
+
+    def column_refs(self) -> Iterator[ColumnRef]:
+        if self.risk_column is not None:
+            yield ColumnRef("risk_column", self.risk_column)
 
 
 class QualityImprovement(_Behaviour):
@@ -429,6 +590,10 @@ class QualityImprovement(_Behaviour):
     size: Share
     events: list[str] = Field(default_factory=lambda: ["complication_90d", "readmission_90d"], min_length=1)
 
+    def column_refs(self) -> Iterator[ColumnRef]:
+        for i, c in enumerate(self.events):
+            yield ColumnRef(f"events.{i}", c, "flag")
+
 
 class ConsolidateVisits(_Behaviour):
     """A ``size`` share of post-discharge outpatient visits is removed (consolidated or
@@ -438,6 +603,10 @@ class ConsolidateVisits(_Behaviour):
     type: Literal["consolidate_visits"]
     size: Share
     cost_saving_share: Share = 1.0
+
+    def column_refs(self) -> Iterator[ColumnRef]:
+        for c in ("outpatient_visits_1y", "cost_1y_dags_tariff_dkk"):
+            yield ColumnRef("type", c)
 
 
 class Upcoding(_Behaviour):
@@ -466,14 +635,47 @@ Behaviour = Annotated[
 # --------------------------------------------------------------------------- scenario
 
 
+class PoolScaling(Settings):
+    """How pool amounts given for a region's whole somatic activity (DKK) are scaled to
+    the cohort, which holds hip and knee pathways only.
+
+    Applies to over-activity pools (``cap: {type: pool}``, ``approved_pool``), P4P pools
+    given as ``amount_dkk`` and the state pool's ``a_conto_dkk``.
+
+    - ``national_activity_share`` (default): share = the cohort's DRG/DAGS value in the
+      year before the settlement year (else the settlement year, before behaviour
+      changes) over ``national_activity_dkk``, the production value of all Danish
+      hospitals (66,998 mio. kr. 2012, 003:129-139; the seeds give no regional values).
+      One share for every region: it needs episodes from all five regions.
+    - ``share``: a given share, one number or one per region code.
+    - ``none``: the whole pool (the cohort gets all of it; caps rarely bind).
+    """
+
+    method: Literal["national_activity_share", "share", "none"] = "national_activity_share"
+    share: Share | dict[RegionCode, Share] | None = None
+    national_activity_dkk: float = Field(NATIONAL_PRODUCTION_DKK, gt=0.0)
+
+    @model_validator(mode="after")
+    def _share(self) -> PoolScaling:
+        if (self.method == "share") != (self.share is not None):
+            raise ValueError("give share exactly when method is 'share'")
+        return self
+
+
+INHERITED_KEYS = ("validity_year", "year", "activity_columns", "cost_column", "risk_column", "pool_scaling")
+"""Top-level keys an including file takes from the files it includes when it does not set
+them itself (included files must then agree)."""
+
+
 class Scenario(Settings):
     """One way of paying for the cohort: schemes (composable) and behaviour changes.
 
     ``year`` is the settlement year (default: the latest ``operation_year`` with at least
-    half the median yearly volume); ``validity_year`` records the year a preset's parameters come from.
-    ``pool_share`` multiplies regional pool amounts (the cohort's share of them).
-    ``include`` lists other scenario files (relative paths) whose schemes are added
-    before this file's own.
+    half the median yearly volume); ``validity_year`` records the year a preset's
+    parameters come from.  ``pool_scaling`` scales regional pool amounts to the cohort.
+    ``include`` lists other scenario files (relative paths) whose schemes and behaviour
+    changes are added before this file's own; their other top-level keys
+    (:data:`INHERITED_KEYS`) apply unless this file sets them.
     """
 
     name: Name
@@ -485,12 +687,14 @@ class Scenario(Settings):
     )
     cost_column: CostColumn = "cost_1y_hospital_dkk"
     risk_column: str | None = None
-    pool_share: float = Field(1.0, gt=0.0, le=1.0)
+    pool_scaling: PoolScaling = Field(default_factory=PoolScaling)
     include: list[str] = Field(default_factory=list)
     schemes: list[Scheme] = Field(default_factory=list)
     behaviour: list[Behaviour] = Field(default_factory=list)
 
     _source: str = PrivateAttr(default="scenario")
+    _scheme_origins: list[tuple[str, int]] = PrivateAttr(default_factory=list)
+    _behaviour_origins: list[tuple[str, int]] = PrivateAttr(default_factory=list)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Scenario:
@@ -506,6 +710,29 @@ class Scenario(Settings):
     def source(self) -> str:
         """The file the scenario came from (for messages)."""
         return self._source
+
+    def scheme_origin(self, index: int) -> tuple[str, int]:
+        """(file, index in that file's ``schemes``) of the scheme at ``index``."""
+        return self._scheme_origins[index] if index < len(self._scheme_origins) else (self.source, index)
+
+    def column_refs(self) -> Iterator[tuple[str, ColumnRef]]:
+        """Every column the scenario reads, as (file, reference): keys are ``schemes.N...``
+        or ``behaviour.N...`` in the file that wrote them (an included file for its own)."""
+        yield self.source, ColumnRef(
+            "cost_column", self.cost_column, source="prices" if self.cost_column == PRICES_COST_COLUMN else "episodes"
+        )
+        for i, c in enumerate(self.activity_columns):
+            yield self.source, ColumnRef(f"activity_columns.{i}", c)
+        if self.risk_column is not None:
+            yield self.source, ColumnRef("risk_column", self.risk_column)
+        for j, scheme in enumerate(self.schemes):
+            file, index = self.scheme_origin(j)
+            for ref in _refs(f"schemes.{index}", scheme.column_refs()):
+                yield file, ref
+        for j, behaviour in enumerate(self.behaviour):
+            file, index = self._behaviour_origins[j] if j < len(self._behaviour_origins) else (self.source, j)
+            for ref in _refs(f"behaviour.{index}", behaviour.column_refs()):
+                yield file, ref
 
 
 def _validate(data: object, source: str) -> Scenario:
@@ -538,7 +765,7 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def _resolve(data: dict, source: str, base_dir: Path, stack: tuple[str, ...]) -> Scenario:
     own = _validate(data, source)
-    included = []
+    subs: list[tuple[str, Scenario]] = []
     for i, rel in enumerate(own.include):
         path = (base_dir / rel).resolve()
         if str(path) in stack or str(path) == source:
@@ -548,14 +775,37 @@ def _resolve(data: dict, source: str, base_dir: Path, stack: tuple[str, ...]) ->
         sub_data = read_yaml(path)
         if not isinstance(sub_data, dict):
             raise ConfigError(f"{path}: (top level): a scenario is a mapping with name and schemes")
-        sub = _resolve(sub_data, str(path), path.parent, stack=(*stack, source))
-        included.extend(sub.schemes)
-    merged = dict(data, schemes=[*(s.model_dump(exclude_defaults=False) for s in included), *data.get("schemes", [])])
+        subs.append((rel, _resolve(sub_data, str(path), path.parent, stack=(*stack, source))))
+    merged = dict(data)
+    for key in INHERITED_KEYS:
+        if key in data:
+            continue
+        given = [(rel, getattr(sub, key)) for rel, sub in subs if key in sub.model_fields_set]
+        distinct = list(dict.fromkeys(_dumped(v) for _, v in given))
+        if len(distinct) > 1:
+            a, b = (next(rel for rel, v in given if _dumped(v) == d) for d in distinct[:2])
+            raise ConfigError(
+                f"{source}: include: {key} is {distinct[0]} in {a} but {distinct[1]} in {b}; set {key} in this file"
+            )
+        if given:
+            value = given[0][1]
+            merged[key] = value.model_dump() if isinstance(value, Settings) else value
+    dump = lambda x: x.model_dump(exclude_defaults=False)  # noqa: E731
+    merged["schemes"] = [*(dump(s) for _, sub in subs for s in sub.schemes), *data.get("schemes", [])]
+    merged["behaviour"] = [*(dump(b) for _, sub in subs for b in sub.behaviour), *data.get("behaviour", [])]
     merged["include"] = []
     scenario = _validate(merged, source)
     if not scenario.schemes:
         raise ConfigError(f"{source}: schemes: a scenario needs at least one scheme")
+    own_schemes = [(source, i) for i in range(len(data.get("schemes", []) or []))]
+    own_behaviour = [(source, i) for i in range(len(data.get("behaviour", []) or []))]
+    scenario._scheme_origins = [*(o for _, sub in subs for o in sub._scheme_origins), *own_schemes]
+    scenario._behaviour_origins = [*(o for _, sub in subs for o in sub._behaviour_origins), *own_behaviour]
     return scenario
+
+
+def _dumped(value: object) -> str:
+    return repr(value.model_dump()) if isinstance(value, Settings) else repr(value)
 
 
 def presets_dir() -> Path:

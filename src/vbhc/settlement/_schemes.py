@@ -16,11 +16,12 @@ import pandas as pd
 
 from vbhc.core.criteria import select_rows
 from vbhc.core.errors import InputError
-from vbhc.settlement._behaviour import contacts
 from vbhc.core.frames import numeric, require_columns
+from vbhc.settlement._behaviour import contacts
 from vbhc.settlement._data import TABLE, SettlementData, Units, activity_value, flag, group_sums
 from vbhc.settlement._scenario import (
     ActivityScheme,
+    AmountCap,
     Baseline,
     Budget,
     BundledScheme,
@@ -112,31 +113,37 @@ def _shares(x: np.ndarray, fallback: np.ndarray) -> np.ndarray:
 
 
 def settle_activity(s: ActivityScheme, d: SettlementData, w: np.ndarray, **_) -> Components:
-    """Basisbevilling: grant + tariff share up to baseline − deduction below + capped knæktakst."""
+    """Basisbevilling: grant + tariff share of the budget − deduction below the baseline
+    + capped knæktakst above it."""
     covered = d.covered(s.regions)
     units = d.units(s.level, covered)
     values = _values_fn(list(s.activity_columns or d.activity_columns), s.exempt)
     A = group_sums(w, units.codes(d.frame), units.size, values(d.frame))[..., 0]
     B, last = _reference_amounts(d, s.baseline, units, values, what=f"{s.label}.baseline")
+    if s.budget is None:  # last year's money: the baseline without the productivity requirement
+        no_requirement = s.baseline.model_copy(update={"productivity_requirement": 0.0})
+        M, _ = _reference_amounts(d, no_requirement, units, values, what=f"{s.label}.baseline")
+    else:
+        M, _ = _reference_amounts(d, s.budget, units, values, what=f"{s.label}.budget")
     over = np.maximum(A - B, 0.0)
     short = np.maximum(B - A, 0.0)
-    over_pay = s.above_baseline_rate * over
-    cap = s.cap
-    if cap is not None and cap.type == "amount":
+    rate, cap = s.over_activity
+    over_pay = rate * over
+    if isinstance(cap, AmountCap):
         limit = d.fixed_amounts(cap.amounts_dkk, units, what=f"{s.label}.cap") if cap.amounts_dkk else cap.amount_dkk
         over_pay = np.minimum(over_pay, limit)
     elif isinstance(cap, ShareCap):
-        over_pay = np.minimum(over_pay, s.above_baseline_rate * cap.share * B)
+        over_pay = np.minimum(over_pay, rate * cap.share * B)
     elif isinstance(cap, PoolCap):
-        pool = cap.pool_dkk * d.pool_share
+        pool = cap.pool_dkk * d.pool_scale(covered, what=f"scheme {s.label!r}")
         if cap.allocation == "drawing_rights":
             over_pay = np.minimum(over_pay, pool * _shares(last, np.ones_like(last)))
         else:
             total = over_pay.sum(axis=1, keepdims=True)
             over_pay = over_pay * np.minimum(1.0, np.divide(pool, total, out=np.ones_like(total), where=total > 0))
     H = d.n_hospitals
-    fixed = units.to_hospitals(np.broadcast_to(s.grant * B, A.shape), H)
-    activity = units.to_hospitals(s.tariff_share * B - s.deduction * short + over_pay, H)
+    fixed = units.to_hospitals(np.broadcast_to(s.grant * M, A.shape), H)
+    activity = units.to_hospitals(s.tariff_share * M - s.deduction * short + over_pay, H)
     return _components(covered, units.to_hospitals(B, H), fixed, activity, 0.0, fixed.shape)
 
 
@@ -170,19 +177,24 @@ def settle_frame_budget(s: FrameBudgetScheme, d: SettlementData, w: np.ndarray, 
     return _components(covered, units.to_hospitals(budget, H), fixed, units.to_hospitals(-deduction, H), 0.0, fixed.shape)
 
 
-def _price(d: SettlementData, column: str, covered: np.ndarray, scheme: str) -> np.ndarray:
+def _price(d: SettlementData, scheme: BundledScheme | OutcomeContingentScheme, covered: np.ndarray) -> np.ndarray:
+    """Price of each frame row (DKK): ``price_column``, less the quality adjustment when excluded."""
+    column = scheme.price_column
     if column not in d.frame.columns:
         raise InputError(
-            f"{d.source}: scheme {scheme!r} needs prices: pass the prices file from `vbhc price` (--prices)",
+            f"{d.source}: scheme {scheme.label!r} needs prices: pass the prices file from `vbhc price` (--prices)",
             table="episode_prices",
             column=column,
         )
     price = numeric(d.frame, column)
+    if scheme.quality_adjustment == "exclude":
+        require_columns(d.frame, ["quality_adjustment_dkk"], table="episode_prices", why=f"scheme {scheme.label!r}")
+        price = price - np.nan_to_num(numeric(d.frame, "quality_adjustment_dkk"))
     paid = (d.row_hospital >= 0) & covered[np.maximum(d.row_hospital, 0)]
     missing = paid & np.isnan(price)
     if missing.any():
         raise InputError(
-            f"{d.source}: scheme {scheme!r}: {int(missing.sum())} episode(s) of {d.year} have no price",
+            f"{d.source}: scheme {scheme.label!r}: {int(missing.sum())} episode(s) of {d.year} have no price",
             table="episode_prices",
             column=column,
         )
@@ -192,7 +204,7 @@ def _price(d: SettlementData, column: str, covered: np.ndarray, scheme: str) -> 
 def settle_bundled(s: BundledScheme, d: SettlementData, w: np.ndarray, **_) -> Components:
     """Forløbsafregning: the sum of the performed episodes' prices."""
     covered = d.covered(s.regions)
-    paid = d.hospital_sums(w, _price(d, s.price_column, covered, s.label))[..., 0]
+    paid = d.hospital_sums(w, _price(d, s, covered))[..., 0]
     return _components(covered, np.nan, 0.0, paid, 0.0, paid.shape)
 
 
@@ -201,7 +213,6 @@ def _goal_payout(goal: Goal, d: SettlementData, w: np.ndarray, covered: np.ndarr
     shape = (w.shape[0], d.n_hospitals)
     if goal.statistic == "assumed":
         return np.full(shape, float(goal.assumed_payout))  # type: ignore[arg-type]
-    require_columns(d.frame, [goal.column], why=f"goal {goal.name!r}")  # type: ignore[list-item]
     x = flag(d.frame, goal.column) if goal.statistic == "rate" else numeric(d.frame, goal.column)  # type: ignore[arg-type]
     known = ~np.isnan(x)
     sums = d.hospital_sums(w, np.column_stack([np.where(known, x, 0.0), known]))
@@ -232,7 +243,8 @@ def settle_p4p(s: P4PScheme, d: SettlementData, w: np.ndarray, *, other_payments
         units = d.units("hospital", covered)
         budget, last = _reference_amounts(d, s.budget, units, _values_fn(list(d.activity_columns), []), what=f"{s.label}.budget")
         if pool.amount_dkk is not None:
-            per_unit = pool.amount_dkk * d.pool_share * _shares(last, np.ones_like(last))
+            scale = d.pool_scale(covered, what=f"scheme {s.label!r}")
+            per_unit = pool.amount_dkk * scale * _shares(last, np.ones_like(last))
         else:
             per_unit = pool.share_of_budget * budget
         pool_h = np.broadcast_to(units.to_hospitals(per_unit, H), (R, H))
@@ -241,11 +253,11 @@ def settle_p4p(s: P4PScheme, d: SettlementData, w: np.ndarray, *, other_payments
     for goal in s.goals:
         money = np.full((R, H), pool.per_goal_dkk) if pool.per_goal_dkk is not None else pool_h * goal.weight
         earned += money * _goal_payout(goal, d, w, covered) * covered
-    if s.unearned == "redistribute":
+    if s.unearned == "redistribute":  # exactly the pool is paid; if nobody earned, back pro rata
         total_pool = pool_h.sum(axis=1, keepdims=True)
         total_earned = earned.sum(axis=1, keepdims=True)
-        factor = np.divide(total_pool, total_earned, out=np.ones_like(total_earned), where=total_earned > 0)
-        earned = earned * factor
+        factor = np.divide(total_pool, total_earned, out=np.zeros_like(total_earned), where=total_earned > 0)
+        earned = np.where(total_earned > 0, earned * factor, pool_h)
     fixed = -pool_h if s.withhold else np.zeros((R, H))
     return _components(covered, np.nan, fixed, 0.0, earned, (R, H))
 
@@ -253,22 +265,21 @@ def settle_p4p(s: P4PScheme, d: SettlementData, w: np.ndarray, *, other_payments
 def settle_outcome_contingent(s: OutcomeContingentScheme, d: SettlementData, w: np.ndarray, **_) -> Components:
     """Pay on success, or scale prices by observed/expected outcome."""
     covered = d.covered(s.regions)
-    price = _price(d, s.price_column, covered, s.label)
-    require_columns(d.frame, [s.outcome_column], why=f"scheme {s.label!r}")
+    price = _price(d, s, covered)
     if s.mode == "pay_on_success":
         y = flag(d.frame, s.outcome_column)
         success = (np.nan_to_num(y) > 0) | (np.isnan(y) & (s.missing == "pay"))
         at_stake = s.contingent_share * price
         sums = d.hospital_sums(w, np.column_stack([price - at_stake, at_stake * success, at_stake]))
         base, won, stake = sums[..., 0], sums[..., 1], sums[..., 2]
-        if s.budget_neutral:
+        if s.budget_neutral:  # the whole stake is paid; if nobody succeeded, back pro rata
             total_won = (won * covered).sum(axis=1, keepdims=True)
             total_stake = (stake * covered).sum(axis=1, keepdims=True)
-            won = won * np.divide(total_stake, total_won, out=np.ones_like(total_won), where=total_won > 0)
+            factor = np.divide(total_stake, total_won, out=np.zeros_like(total_won), where=total_won > 0)
+            won = np.where(total_won > 0, won * factor, stake)
         return _components(covered, np.nan, 0.0, base, won, base.shape)
     o = numeric(d.frame, s.outcome_column)
     if s.expected_column is not None:
-        require_columns(d.frame, [s.expected_column], why=f"scheme {s.label!r}")
         e = numeric(d.frame, s.expected_column)
     else:
         e = np.zeros(len(o))
@@ -293,17 +304,37 @@ def settle_outcome_contingent(s: OutcomeContingentScheme, d: SettlementData, w: 
     return _components(covered, np.nan, 0.0, P, P * (factor - 1.0), P.shape)
 
 
+def _capitation_amounts(s: CapitationScheme, d: SettlementData, covered: np.ndarray) -> tuple[float, float]:
+    """(amount per patient, excess cost of a complication) in DKK, from the covered
+    hospitals' episodes of last year (else this year's, before behaviour changes)."""
+    if s.amount_dkk is not None and s.provider_bears_complications:
+        return float(s.amount_dkk), 0.0
+    base = d.base_frame()
+    if d.cost_column not in base.columns:
+        raise InputError(
+            f"{d.source}: scheme {s.label!r}: the capitation amount is set from last year's costs, but cost_column "
+            f"{d.cost_column!r} exists for priced episodes only; give amount_dkk or an episode cost column",
+            table=TABLE,
+            column=d.cost_column,
+        )
+    codes = d.hospital_codes(base)
+    base = base.loc[(codes >= 0) & covered[np.maximum(codes, 0)]]
+    if base.empty:
+        raise InputError(f"{d.source}: scheme {s.label!r}: no episodes of the covered hospitals to set the amount from", table=TABLE)
+    cost = np.nan_to_num(numeric(base, d.cost_column))
+    comp = np.nan_to_num(flag(base, s.complication_column)) > 0
+    clean = float(cost[~comp].mean()) if (~comp).any() else float(cost.mean())
+    excess = max(float(cost[comp].mean()) - clean, 0.0) if comp.any() else 0.0
+    if s.amount_dkk is not None:
+        return float(s.amount_dkk), excess
+    return (float(cost.mean()) if s.provider_bears_complications else clean), excess
+
+
 def settle_capitation(s: CapitationScheme, d: SettlementData, w: np.ndarray, **_) -> Components:
-    """An amount per patient; complications borne by the provider unless carved out."""
+    """An amount per patient; complications borne by the provider unless carved out
+    (then the payer adds the excess cost of each complicated episode)."""
     covered = d.covered(s.regions)
-    source = d.previous if d.previous is not None and not d.previous.empty else d.reference
-    require_columns(source, [s.complication_column, d.cost_column], why=f"scheme {s.label!r}")
-    cost = np.nan_to_num(numeric(source, d.cost_column))
-    comp = np.nan_to_num(flag(source, s.complication_column)) > 0
-    clean = cost[~comp].mean() if (~comp).any() else cost.mean()
-    excess = max(float(cost[comp].mean() - clean), 0.0) if comp.any() else 0.0
-    amount = s.amount_dkk if s.amount_dkk is not None else (cost.mean() if s.provider_bears_complications else clean)
-    require_columns(d.frame, [s.complication_column], why=f"scheme {s.label!r}")
+    amount, excess = _capitation_amounts(s, d, covered)
     frame_comp = np.nan_to_num(flag(d.frame, s.complication_column)) > 0
     sums = d.hospital_sums(w, np.column_stack([np.ones(len(d.frame)), frame_comp]))
     paid = amount * sums[..., 0]
@@ -325,7 +356,8 @@ def settle_state_pool(s: StatePoolScheme, d: SettlementData, w: np.ndarray, **_)
     if s.a_conto_rate is not None:
         a_conto = s.a_conto_rate * B
     else:
-        a_conto = d.pool_share * d.fixed_amounts({str(k): v for k, v in s.a_conto_dkk.items()}, regions, what=f"{s.label}.a_conto_dkk")
+        given = d.fixed_amounts({str(k): v for k, v in s.a_conto_dkk.items()}, regions, what=f"{s.label}.a_conto_dkk")
+        a_conto = given * d.pool_scales(regions.ids.astype(np.int64), what=f"scheme {s.label!r}")
     region_codes = regions.ids.astype(np.int64)
     indicator = ((d.regions[:, None] == region_codes[None, :]) & covered[:, None]).astype(float)  # (H, G)
     A_h = d.hospital_sums(w, d.value)[..., 0] * covered

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from vbhc.core.errors import InputError
+from vbhc.core.errors import ConfigError, InputError
 from vbhc.core.log import get_logger
 from vbhc.settlement._behaviour import (
     apply_behaviours,
@@ -24,7 +24,7 @@ from vbhc.settlement._behaviour import (
 )
 from vbhc.core.frames import numeric, require_columns
 from vbhc.settlement._data import TABLE, SettlementData, bootstrap_weights
-from vbhc.settlement._scenario import Scenario, Upcoding, load_scenario
+from vbhc.settlement._scenario import BundledScheme, Scenario, Upcoding, load_scenario
 from vbhc.settlement._schemes import Components, settle_scenario
 
 log = get_logger("vbhc.settlement")
@@ -57,14 +57,24 @@ EVENTS = {
 }
 
 
+def merge_by_episode(episodes: pd.DataFrame, table: pd.DataFrame, *, name: str) -> pd.DataFrame:
+    """Episodes with the columns of ``table`` that they lack, joined by ``episode_id``
+    (left join: episodes without a row get missing values; row order and index kept)."""
+    require_columns(table, ["episode_id"], table=name)
+    if table["episode_id"].duplicated().any():
+        raise InputError("episode_id is repeated", table=name, column="episode_id", rule="unique")
+    keep = ["episode_id", *[c for c in table.columns if c not in episodes.columns]]
+    merged = episodes.merge(table[keep], on="episode_id", how="left", validate="many_to_one")
+    merged.index = episodes.index
+    return merged
+
+
 def merge_prices(episodes: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
     """Episodes with the columns of ``episode_prices`` (``price_dkk``, ``base_price_dkk``,
-    ``risk_factor``, ...) joined by ``episode_id``; ``hospital_id`` must agree."""
+    ``risk_factor``, ``actual_cost_dkk``, ...) joined by ``episode_id``; ``hospital_id``
+    must agree."""
     require_columns(prices, ["episode_id", "price_dkk"], table="episode_prices")
-    if prices["episode_id"].duplicated().any():
-        raise InputError("episode_id is repeated", table="episode_prices", column="episode_id", rule="unique")
-    keep = ["episode_id", *[c for c in prices.columns if c not in episodes.columns]]
-    merged = episodes.merge(prices[keep], on="episode_id", how="left", validate="many_to_one")
+    merged = merge_by_episode(episodes, prices, name="episode_prices")
     if "hospital_id" in prices.columns:
         other = episodes[["episode_id", "hospital_id"]].merge(
             prices[["episode_id", "hospital_id"]], on="episode_id", how="inner", suffixes=("", "_price")
@@ -76,8 +86,47 @@ def merge_prices(episodes: pd.DataFrame, prices: pd.DataFrame) -> pd.DataFrame:
                 table="episode_prices",
                 column="hospital_id",
             )
-    merged.index = episodes.index
     return merged
+
+
+_MISSING = {
+    "episodes": "is not in the episodes",
+    "prices": "is missing: it comes from the prices of `vbhc price` (pass --prices)",
+    "predictions": "is not in the episodes nor the predictions (`vbhc predict`: pass --predictions)",
+}
+
+
+def _kind_problem(col: pd.Series, kind: str) -> str | None:
+    if kind == "any":
+        return None
+    dtype = col.dtype
+    if pd.api.types.is_bool_dtype(dtype) or pd.api.types.is_numeric_dtype(dtype):
+        return None
+    if dtype == object and col.dropna().map(lambda v: isinstance(v, (bool, np.bool_))).all():
+        return None
+    return "is not a true/false column" if kind == "flag" else "is not numeric"
+
+
+def check_scenario_columns(scenario: Scenario, frame: pd.DataFrame) -> None:
+    """Every column the scenario names must be in the cohort (episodes with prices and
+    predictions merged) and hold what it is used for; raises :class:`ConfigError` as
+    ``file: schemes.N.goals.M.column: problem`` before anything is computed."""
+    for file, ref in scenario.column_refs():
+        if ref.column not in frame.columns:
+            raise ConfigError(f"{file}: {ref.key}: column {ref.column!r} {_MISSING[ref.source]}")
+        problem = _kind_problem(frame[ref.column], ref.kind)
+        if problem:
+            raise ConfigError(f"{file}: {ref.key}: column {ref.column!r} {problem} (dtype {frame[ref.column].dtype})")
+    for j, scheme in enumerate(scenario.schemes):
+        if isinstance(scheme, BundledScheme) and scheme.require_warranty:
+            warranty = np.nan_to_num(numeric(frame, "warranty_dkk", table="episode_prices"))
+            if not (warranty > 0).any():
+                file, index = scenario.scheme_origin(j)
+                raise ConfigError(
+                    f"{file}: schemes.{index}.require_warranty: the prices carry no warranty (warranty_dkk is 0 for "
+                    "every episode): price with warranty.enabled: true in pipelines/pricing.yaml (and warranty "
+                    "events in the data), or drop require_warranty to simulate a plain bundle"
+                )
 
 
 def default_year(years: pd.Series) -> int:
@@ -88,9 +137,19 @@ def default_year(years: pd.Series) -> int:
     return int(full.index.max())
 
 
-def prepare_data(scenario: Scenario, episodes: pd.DataFrame, prices: pd.DataFrame | None = None) -> SettlementData:
+def prepare_data(
+    scenario: Scenario,
+    episodes: pd.DataFrame,
+    prices: pd.DataFrame | None = None,
+    predictions: pd.DataFrame | None = None,
+) -> SettlementData:
     """The settlement year's cohort after the scenario's behaviour changes, with its
-    reference (before the changes) and the year before (for baselines)."""
+    reference (before the changes) and the year before (for baselines).
+
+    ``prices`` (``vbhc price``) and ``predictions`` (``vbhc predict``: ``pred_<outcome>``
+    columns, e.g. the expected outcome of an O/E scheme) are joined by ``episode_id``.
+    Every column the scenario names is checked first (:func:`check_scenario_columns`).
+    """
     require_columns(episodes, ["episode_id", "hospital_id", "hospital_region_code", "operation_year"])
     years = pd.to_numeric(episodes["operation_year"], errors="coerce")
     available = sorted(int(y) for y in years.dropna().unique())
@@ -107,6 +166,9 @@ def prepare_data(scenario: Scenario, episodes: pd.DataFrame, prices: pd.DataFram
     previous = episodes.loc[(years == year - 1).to_numpy()].reset_index(drop=True)
     if prices is not None:
         reference = merge_prices(reference, prices)
+    if predictions is not None:
+        reference = merge_by_episode(reference, predictions, name="predictions")
+    check_scenario_columns(scenario, reference)
     frame = apply_behaviours(reference, scenario.behaviour, risk_column=scenario.risk_column)
     return SettlementData(
         frame=frame.reset_index(drop=True),
@@ -115,7 +177,7 @@ def prepare_data(scenario: Scenario, episodes: pd.DataFrame, prices: pd.DataFram
         year=year,
         activity_columns=list(scenario.activity_columns),
         cost_column=scenario.cost_column,
-        pool_share=scenario.pool_share,
+        pool_scaling=scenario.pool_scaling,
         source=scenario.source,
         patient=frame.index.to_numpy(dtype=np.int64),
     )
@@ -260,7 +322,9 @@ def marginal_incentives(run: ScenarioRun) -> pd.DataFrame:
     Adds, per hospital, one average low-risk or high-risk patient of its own, or turns
     one average complicated episode (or outpatient visit) of its own into an avoided one,
     and settles again.  Returns, per scheme and event, the mean, minimum and maximum
-    marginal payment over hospitals, the mean marginal cost and (for the total) margin.
+    marginal payment over hospitals, the mean marginal cost and, for hospital-layer
+    schemes and the total, the margin (payment change − cost change: what the hospital
+    earns if paid by that scheme alone, or by all of them for the total).
     """
     d = run.data
     f = d.frame
@@ -332,7 +396,7 @@ def marginal_incentives(run: ScenarioRun) -> pd.DataFrame:
                     "marginal_payment_min_dkk": float(pay.min()),
                     "marginal_payment_max_dkk": float(pay.max()),
                     "marginal_cost_dkk": float(d_cost[e, ok].mean()),
-                    "marginal_margin_dkk": float((pay - d_cost[e, ok]).mean()) if label == TOTAL else np.nan,
+                    "marginal_margin_dkk": float((pay - d_cost[e, ok]).mean()) if layers[label] == "hospital" else np.nan,
                 }
             )
     out = pd.DataFrame(rows)
@@ -353,6 +417,7 @@ def simulate(
     episodes: pd.DataFrame,
     prices: pd.DataFrame | None = None,
     *,
+    predictions: pd.DataFrame | None = None,
     replicates: int = 1000,
     seed: int = 2016,
     chunk: int | None = None,
@@ -360,8 +425,10 @@ def simulate(
     """Pay the cohort under each scenario, with ``replicates`` bootstrap replicates.
 
     ``episodes``: the episodes table (``vbhc prepare``); ``prices``: ``episode_prices``
-    from ``vbhc price`` (needed by bundled and outcome-contingent schemes).  All
-    scenarios share the same bootstrap draws (paired comparisons).  Returns a
+    from ``vbhc price`` (needed by bundled and outcome-contingent schemes and by
+    ``cost_column: actual_cost_dkk``); ``predictions``: ``vbhc predict`` output (e.g. the
+    expected outcome of an O/E scheme), joined by ``episode_id``.  Scenarios of the same
+    settlement year share the same bootstrap draws (paired comparisons).  Returns a
     :class:`SimulationResult` (``payments``, ``summary()``, ``incentives``, ``plot()``).
     """
     from vbhc.settlement._result import SimulationResult
@@ -376,7 +443,16 @@ def simulate(
         raise InputError(f"scenario names must differ (got {names})")
     if replicates < 0:
         raise InputError("replicates must be 0 or more")
-    datas = [prepare_data(s, episodes, prices) for s in scenarios]
+    datas = [prepare_data(s, episodes, prices, predictions) for s in scenarios]
+    notes = []
+    other_years = [(s.name, d.year) for s, d in zip(scenarios, datas) if d.year != datas[0].year]
+    if other_years:
+        notes.append(
+            f"scenario(s) {', '.join(f'{n} ({y})' for n, y in other_years)} settle another year than the first "
+            f"scenario ({datas[0].year}): their changes against it are not paired (no interval is given)"
+        )
+    for note in notes:
+        log.warning(note)
     runs = _run(scenarios, datas, replicates, seed, chunk)
     incentives = pd.concat([marginal_incentives(r) for r in runs], ignore_index=True)
     creep = []
@@ -385,8 +461,10 @@ def simulate(
         d = run.data
         limits = [b.limit for b in run.scenario.behaviour if isinstance(b, Upcoding)]
         if {"inpatient_admissions_1y", "outpatient_visits_1y"} <= set(d.frame.columns):
-            check = drg_creep_check(d.reference, d.frame, d.activity_columns, limit=min(limits) if limits else 0.015)
-            creep.append(check.assign(scenario=run.scenario.name))
+            check = drg_creep_check(
+                d.previous, d.frame, d.activity_columns, limit=min(limits) if limits else 0.015, reference=d.reference
+            )
+            creep.append(check.assign(scenario=run.scenario.name, year=d.year))
         behaviour.append(
             {
                 "scenario": run.scenario.name,
@@ -408,4 +486,5 @@ def simulate(
         incentives=incentives,
         creep=pd.concat(creep, ignore_index=True) if creep else pd.DataFrame(),
         behaviour=pd.DataFrame(behaviour),
+        notes=notes,
     )

@@ -18,7 +18,16 @@ def register(app: typer.Typer) -> None:
         ),
         episodes: Path = typer.Option(..., "--episodes", help="Episodes table from `vbhc prepare` (Parquet)."),
         prices: Path | None = typer.Option(
-            None, "--prices", help="episode_prices.parquet from `vbhc price` (needed by bundled and outcome schemes)."
+            None,
+            "--prices",
+            help="episode_prices.parquet from `vbhc price` (needed by bundled and outcome schemes and by "
+            "cost_column: actual_cost_dkk).",
+        ),
+        predictions: Path | None = typer.Option(
+            None,
+            "--predictions",
+            help="predictions.parquet from `vbhc predict` (pred_<outcome> columns joined by episode_id), e.g. the "
+            "expected outcome of an O/E scheme (expected_column: pred_mic_12m).",
         ),
         out: Path = typer.Option(..., "--out", help="Output folder: payments.parquet, summary.parquet, incentives.parquet, report.html."),
         replicates: int = typer.Option(1000, "--replicates", min=0, help="Bootstrap replicates (patients resampled within hospital). Default 1000."),
@@ -38,8 +47,11 @@ def register(app: typer.Typer) -> None:
         with timed("read inputs", timings, log):
             episode_table = read_parquet(episodes, table="episodes")
             price_table = read_parquet(prices, table="episode_prices") if prices is not None else None
+            prediction_table = read_parquet(predictions, table="predictions") if predictions is not None else None
         with timed("simulate", timings, log):
-            result = simulate(scenarios, episode_table, price_table, replicates=replicates, seed=seed)
+            result = simulate(
+                scenarios, episode_table, price_table, predictions=prediction_table, replicates=replicates, seed=seed
+            )
         with timed("write outputs", timings, log), atomic_output_dir(out) as tmp:
             for name, frame in (
                 ("payments", result.payments),
@@ -57,6 +69,9 @@ def register(app: typer.Typer) -> None:
                     ],
                     "episodes": {"file": str(episodes), "sha256": file_sha256(episodes), "rows": len(episode_table)},
                     "prices": None if prices is None else {"file": str(prices), "sha256": file_sha256(prices)},
+                    "predictions": None
+                    if predictions is None
+                    else {"file": str(predictions), "sha256": file_sha256(predictions)},
                     "replicates": replicates,
                     "seed": seed,
                     "timings_s": timings,
@@ -65,6 +80,7 @@ def register(app: typer.Typer) -> None:
             )
         national = result.summary(level="national", metric="payment_dkk", scheme="total")
         lines = [f"wrote {out} ({len(result.payments)} payment rows, {replicates} replicates)"]
+        lines += [f"  note: {n}" for n in result.notes]
         for row in national.itertuples():
             lines.append(f"  {row.scenario}: total payment {row.estimate / 1e6:,.1f} mio. DKK for {row.n_episodes} episodes")
         typer.echo("\n".join(lines))
