@@ -5,24 +5,50 @@ Target (issue 3): 10 million EQ-5D profiles or Oxford questionnaires in under 2 
     python benchmarks/bench_proms.py                # 10 million
     python benchmarks/bench_proms.py --n 1000000    # quicker check
 
+The process is pinned to one CPU (``os.sched_setaffinity``, where the OS has it) and the
+thread pools of BLAS, OpenMP, numexpr and Arrow are limited to one thread; the first
+lines say what was done.  Cases: EQ-5D profiles as int codes, as a MO..AD DataFrame and
+as text (a pandas ``str`` column, as ``read_parquet`` gives it, and an object column of
+Python strings, as ``read_csv(dtype=object)`` gives it); Oxford items as an int8 matrix,
+as float32 with 1 % missing, and as a 12-column DataFrame read from Parquet (nullable
+``Int8``, 1 % missing); and the pipeline function on a long ``prom_responses`` table.
 Prints seconds (best of two runs), rows per second and peak memory (tracemalloc: buffers
 allocated by the scorer, excluding the input) for each case, and the process's max RSS.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import resource
-import time
-import tracemalloc
 
-os.environ.setdefault("OMP_NUM_THREADS", "1")
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS")
+for _var in _THREAD_VARS:
+    os.environ[_var] = "1"  # before NumPy is imported, so that its thread pools start with one thread
+
+import argparse  # noqa: E402
+import resource  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
 
+from vbhc.core.io import arrow_to_pandas  # noqa: E402
 from vbhc.proms import EQ5D_DIMENSIONS, OHS_ITEMS, eq5d_index, oxford_score, score_prom_responses  # noqa: E402
+
+
+def pin_to_one_core() -> str:
+    """Pin this process to its first allowed CPU and Arrow to one thread; say what was done."""
+    pa.set_cpu_count(1)
+    pa.set_io_thread_count(1)
+    threads = ", ".join(f"{v}={os.environ[v]}" for v in _THREAD_VARS)
+    if hasattr(os, "sched_setaffinity"):
+        cpu = min(os.sched_getaffinity(0))
+        os.sched_setaffinity(0, {cpu})
+        pinned = f"pinned to CPU {cpu} (sched_setaffinity; allowed now {sorted(os.sched_getaffinity(0))})"
+    else:
+        pinned = "not pinned: os.sched_setaffinity is not available on this platform"
+    return f"{pinned}; {threads}; Arrow cpu_count={pa.cpu_count()}"
 
 
 def _time(label: str, n: int, fn) -> None:
@@ -32,7 +58,7 @@ def _time(label: str, n: int, fn) -> None:
     fn()
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    print(f"{label:<44} n={n:>11,}  {seconds:7.3f} s  {n / seconds / 1e6:7.1f} M rows/s  peak {peak / 2**20:7.1f} MiB")
+    print(f"{label:<54} n={n:>11,}  {seconds:7.3f} s  {n / seconds / 1e6:7.1f} M rows/s  peak {peak / 2**20:7.1f} MiB")
 
 
 def _once(fn) -> float:
@@ -49,6 +75,7 @@ def main() -> None:
     parser.add_argument("--long-persons", type=int, default=100_000, help="persons for the long-table case")
     parser.add_argument("--seed", type=int, default=20240501, help="random seed")
     args = parser.parse_args()
+    print(pin_to_one_core())
     rng = np.random.default_rng(args.seed)
     n = args.n
 
@@ -58,15 +85,32 @@ def main() -> None:
     _time("EQ-5D-5L index, int profiles (dk_5l)", n, lambda: eq5d_index(codes, "dk_5l"))
     frame = pd.DataFrame(levels, columns=list(EQ5D_DIMENSIONS))
     _time("EQ-5D-5L index, MO..AD DataFrame (int8)", n, lambda: eq5d_index(frame, "dk_5l"))
-    del frame, codes, levels
+    del frame, levels
+    text = codes.astype("U5").astype(object)
+    text[rng.random(n) < 0.01] = None
+    del codes
+    column = arrow_to_pandas(pa.table({"profile": pa.array(text, type=pa.string(), from_pandas=True)}))["profile"]
+    assert str(column.dtype) == "str"
+    _time("EQ-5D-5L index, str profiles from Parquet (1% missing)", n, lambda: eq5d_index(column, "dk_5l"))
+    del column
+    objects = pd.Series(text, dtype=object)
+    _time("EQ-5D-5L index, object str profiles (1% missing)", n, lambda: eq5d_index(objects, "dk_5l"))
+    del objects, text
 
     items = rng.integers(0, 5, size=(n, 12), dtype=np.int8)
     _time("Oxford score, complete int8 items", n, lambda: oxford_score(items, instrument="OHS"))
+    gaps = rng.random(items.shape, dtype=np.float32) < 0.01
     items_f = items.astype(np.float32)
-    del items
-    items_f[rng.random(items_f.shape, dtype=np.float32) < 0.01] = np.nan
+    items_f[gaps] = np.nan
     _time("Oxford score, float32 items with 1% missing", n, lambda: oxford_score(items_f, instrument="OHS"))
     del items_f
+    parquet = arrow_to_pandas(
+        pa.table({name: pa.array(items[:, j], mask=gaps[:, j]) for j, name in enumerate(OHS_ITEMS)})
+    )
+    del items, gaps
+    assert all(str(t) == "Int8" for t in parquet.dtypes)
+    _time("Oxford score, 12-column Int8 DataFrame from Parquet", n, lambda: oxford_score(parquet, instrument="OHS"))
+    del parquet
 
     # The pipeline function on a long prom_responses table (about 30 answers per person).
     p = args.long_persons

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -14,6 +15,8 @@ from vbhc.proms import eq5d_index, value_sets
 from vbhc.proms import _valuesets as vsmod
 from vbhc.proms._valuesets import additive_index, all_states
 
+SHARED = Path(__file__).resolve().parents[2].parent / "shared"
+EQ5D_REFERENCE = SHARED / "reference" / "eq5d"
 IDS = ["dk_3l_tto", "uk_3l_tto", "dk_5l", "england_5l", "uk_5l_2026", "dk_5l_crosswalk", "uk_5l_crosswalk"]
 # Published best / worst index of each set (reference section 1.3).
 WORST = {
@@ -79,11 +82,14 @@ def test_crosswalk_is_a_lookup(vid, state, expected):
 
 
 def test_packaged_files_are_the_reference_files_with_source_lines():
-    shared = Path(__file__).resolve().parents[2].parent / "shared" / "reference" / "eq5d"
-    if not shared.is_dir():
-        pytest.skip(f"reference value sets not available at {shared}")
+    """Skipped only without ../shared; with it, a missing eq5d folder or file fails."""
+    if not SHARED.is_dir():
+        pytest.skip(f"../shared is absent ({SHARED}): reference value sets not available")
+    assert EQ5D_REFERENCE.is_dir(), f"{EQ5D_REFERENCE} is missing although ../shared exists"
     packaged = Path(vsmod.__file__).parent / "data"
-    for ref in sorted(shared.glob("*.csv")):
+    refs = sorted(EQ5D_REFERENCE.glob("*.csv"))
+    assert {r.name for r in refs} == {e.file for e in vsmod._registry().values()}, "reference files differ"
+    for ref in refs:
         copy = packaged / ref.name
         assert copy.read_text(encoding="utf-8").startswith("# ")
         assert hashlib.sha256(copy.read_bytes()).digest() == hashlib.sha256(ref.read_bytes()).digest(), ref.name
@@ -136,6 +142,79 @@ def test_input_forms_agree():
     as_matrix = eq5d_index(df.to_numpy(), "dk_5l")
     for got in (as_str, as_obj, as_df, as_nullable, as_matrix):
         np.testing.assert_array_equal(got, expected)
+
+
+# Profiles as text, as read from Parquet or CSV: every form the scorer reads vectorised
+# must give exactly what the one-by-one reading of Python objects gives.
+TRICKY = [
+    "11111", "55555", "12345", "1111", "111111", "x1111", "", " 1111", "1111 ", "00000", "99999",
+    "11116", "1111:", "/1111", "\u0661\u0661\u0661\u0661\u0661", "1234\u00e9", None, np.nan, pd.NA,
+]  # fmt: skip
+
+
+def _as_objects(values) -> np.ndarray:
+    return np.array(values, dtype=object)
+
+
+@pytest.mark.parametrize(
+    "form",
+    [
+        pytest.param(lambda v: pd.Series(v, dtype="str"), id="pandas-str"),
+        pytest.param(lambda v: pd.Series(v, dtype="string[python]"), id="pandas-string-python"),
+        pytest.param(lambda v: pd.Series(_as_objects(v), dtype=object), id="object-series"),
+        pytest.param(_as_objects, id="object-array"),
+        pytest.param(lambda v: pa.array(_as_objects(v), from_pandas=True), id="arrow"),
+        pytest.param(lambda v: pa.chunked_array([pa.array(_as_objects(v[:5]), from_pandas=True),
+                                                 pa.array(_as_objects(v[5:]), from_pandas=True)]), id="arrow-chunked"),
+    ],
+)  # fmt: skip
+def test_string_profiles_read_exactly_as_python_objects(form):
+    expected = vsmod._codes_from_mixed_objects(_as_objects(TRICKY))
+    got = vsmod._state_codes(form(TRICKY))[:3]
+    for name, e, g in zip(("codes", "missing", "ok"), (*expected[:2], expected[2] & ~expected[1]), got):
+        np.testing.assert_array_equal(g, e, err_msg=name)
+    np.testing.assert_array_equal(
+        eq5d_index(form(TRICKY), "dk_5l", errors="coerce"), eq5d_index(list(TRICKY), "dk_5l", errors="coerce")
+    )
+
+
+@pytest.mark.parametrize("dtype", ["U", "U8", "S"])
+def test_numpy_text_profiles_read_exactly_as_python_strings(dtype):
+    texts = [v for v in TRICKY if isinstance(v, str) and (dtype != "S" or v.isascii())]
+    codes, missing, ok = vsmod._codes_from_mixed_objects(_as_objects(texts))
+    got = vsmod._state_codes(np.array(texts, dtype=dtype))[:3]
+    for name, e, g in zip(("codes", "missing", "ok"), (codes, missing, ok & ~missing), got):
+        np.testing.assert_array_equal(g, e, err_msg=name)
+
+
+def test_string_profiles_long_input_matches_int_profiles():
+    """Arrow strings of one length (stored back to back) and with missing or short ones."""
+    codes = all_states(5).astype(np.int64) @ vsmod._POW
+    text = pd.Series(codes.astype(str), dtype="str")
+    np.testing.assert_array_equal(eq5d_index(text, "dk_5l"), eq5d_index(codes, "dk_5l"))
+    holes = text.copy()
+    holes.iloc[::7] = None
+    holes.iloc[3::11] = "1111"
+    got = eq5d_index(holes, "dk_5l", errors="coerce")
+    expected = eq5d_index(codes, "dk_5l")
+    expected[::7] = np.nan
+    expected[3::11] = np.nan
+    np.testing.assert_array_equal(got, expected)
+    # a sliced Arrow array (non-zero offset) reads from the right place
+    sliced = pa.array(codes.astype(str))[100:200]
+    assert sliced.offset == 100
+    np.testing.assert_array_equal(eq5d_index(sliced, "dk_5l"), eq5d_index(codes[100:200], "dk_5l"))
+
+
+@pytest.mark.parametrize("form", [lambda v: v, lambda v: pd.Series(v, dtype="str"), _as_objects, np.array])
+def test_string_errors_name_positions_and_values_in_every_form(form):
+    with pytest.raises(ValueError) as info:
+        eq5d_index(form(["11111", "1111", "11114", "x1111"]), "uk_3l_tto")
+    assert str(info.value) == (
+        "eq5d_index: 3 invalid EQ-5D-3L states for value set 'uk_3l_tto' (five digits MO SC UA PD AD, each 1-3): "
+        "position 1: '1111' (not a five-digit profile); position 2: '11114' (level out of range 1-3 (AD=4)); "
+        "position 3: 'x1111' (not a five-digit profile)"
+    )
 
 
 def test_missing_gives_nan_without_error():

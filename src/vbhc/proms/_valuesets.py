@@ -20,6 +20,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from vbhc.core.config import Settings, parse_config
 from vbhc.core.errors import ConfigError
@@ -251,14 +252,77 @@ def _codes_from_strings(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     empty = chars[:, 0] == 0
     if width < 5:
         return np.zeros(n, np.int64), empty, np.zeros(n, bool)
-    digits = chars[:, :5].astype(np.int64) - 48
-    ok = ((digits >= 0) & (digits <= 9)).all(axis=1)
+    codes = np.zeros(n, np.int64)
+    ok = np.ones(n, bool)
+    for k in range(5):
+        d = chars[:, k] - np.uint32(48)  # wraps below '0', so one comparison suffices
+        ok &= d <= 9
+        codes = codes * 10 + d
     if width > 5:
         ok &= (chars[:, 5:] == 0).all(axis=1)
-    return np.where(ok, digits @ _POW, 0), empty, ok
+    return np.where(ok, codes, 0), empty, ok
 
 
 def _codes_from_objects(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Object array: strings (and missing values) via Arrow; anything mixed, one by one."""
+    try:
+        strings = pa.array(arr, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return _codes_from_mixed_objects(arr)
+    if not (pa.types.is_string(strings.type) or pa.types.is_large_string(strings.type) or pa.types.is_null(strings.type)):
+        return _codes_from_mixed_objects(arr)  # e.g. bytes objects: read one by one, as ever
+    codes, missing, ok = _codes_from_arrow(strings)
+    # Arrow reads None, NaN, pd.NA and also NaT as null; only the first three are "missing".
+    for i in np.flatnonzero(missing):
+        v = arr[i]
+        if not (v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and v == "")):
+            missing[i] = False
+    return codes, missing, ok
+
+
+def _codes_from_arrow(strings: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arrow strings -> five-digit codes, missing (null or ""), well-formed (five ASCII digits).
+
+    Reads the Arrow offsets and bytes directly: a profile is well-formed when it is five
+    bytes long and each byte is ``0``-``9`` (the same rule as ``len(v) == 5 and
+    v.isdigit() and v.isascii()``).
+    """
+    if isinstance(strings, pa.ChunkedArray):
+        strings = strings.combine_chunks()
+    n = len(strings)
+    if pa.types.is_null(strings.type) or n == 0:
+        return np.zeros(n, np.int64), np.ones(n, bool), np.zeros(n, bool)
+    _, offsets_buf, data_buf = strings.buffers()
+    width = np.int64 if pa.types.is_large_string(strings.type) else np.int32
+    offsets = np.frombuffer(offsets_buf, dtype=width)[strings.offset : strings.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, np.uint8)
+    null = strings.is_null().to_numpy(zero_copy_only=False)
+    lengths = np.diff(offsets)
+    missing = null | (lengths == 0)
+    five = ~null & (lengths == 5)
+    codes = np.zeros(n, np.int64)
+    ok = np.zeros(n, bool)
+    if five.all():  # the usual case: every profile five bytes, stored back to back
+        digits = data[offsets[0] : offsets[0] + 5 * n].reshape(n, 5)
+        good = np.ones(n, bool)
+        for k in range(5):
+            d = digits[:, k] - np.uint8(48)  # wraps below '0', so one comparison suffices
+            good &= d <= 9
+            codes = codes * 10 + d
+        return np.where(good, codes, 0), missing, good
+    start = offsets[:-1][five]
+    code = np.zeros(len(start), np.int64)
+    good = np.ones(len(start), bool)
+    for k in range(5):
+        d = data[start + k] - np.uint8(48)
+        good &= d <= 9
+        code = code * 10 + d
+    codes[five] = np.where(good, code, 0)
+    ok[five] = good
+    return codes, missing, ok
+
+
+def _codes_from_mixed_objects(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     n = len(arr)
     codes = np.zeros(n, np.int64)
     missing = np.zeros(n, bool)
@@ -276,6 +340,22 @@ def _codes_from_objects(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return codes, missing, ok
 
 
+def _arrow_strings(states: Any) -> pa.Array | pa.ChunkedArray | None:
+    """``states`` as Arrow strings when it already is text in Arrow or pandas string form, else None."""
+    if isinstance(states, pa.Array | pa.ChunkedArray):
+        kind = states.type
+    elif isinstance(states, pd.Series) and isinstance(states.dtype, pd.StringDtype):
+        return pa.array(states.array)
+    elif isinstance(states, pd.Series) and isinstance(states.dtype, pd.ArrowDtype):
+        kind = states.dtype.pyarrow_dtype
+        states = pa.array(states.array)
+    else:
+        return None
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return states
+    return None
+
+
 def _state_codes(states: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Callable[[int], str]]:
     """Five-digit codes of ``states``, which are missing, which are well-formed, and a describer."""
     if isinstance(states, pd.DataFrame):
@@ -285,6 +365,10 @@ def _state_codes(states: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, Calla
         cols = [states[d] for d in EQ5D_DIMENSIONS]
         codes, missing, ok = _codes_from_levels(cols)
         return codes, missing, ok, lambda i: " ".join(f"{d}={states[d].iloc[i]}" for d in EQ5D_DIMENSIONS)
+    strings = _arrow_strings(states)
+    if strings is not None:  # pandas str / string[pyarrow] Series, Arrow string arrays
+        codes, missing, ok = _codes_from_arrow(strings)
+        return codes, missing, ok & ~missing, lambda i: repr(strings[i].as_py())
     arr = np.asarray(states.to_numpy() if isinstance(states, pd.Series) else states)
     if arr.ndim == 0:
         arr = arr.reshape(1)
