@@ -68,7 +68,7 @@ def test_legacy_scale():
     np.testing.assert_array_equal(oxford_score(legacy, instrument="OHS", scale="1-5"), [48, 0, 60 - 33])
     with_missing = np.array([[np.nan] + [2.0] * 11])  # legacy 2 = 3 points
     assert oxford_score(with_missing, instrument="OHS", scale="1-5")[0] == 36.0
-    with pytest.raises(ValueError, match="outside the 1-5 item scale"):
+    with pytest.raises(ValueError, match="12 invalid answers .not a whole number on the 1-5 item scale."):
         oxford_score(np.array([[0] * 12]), instrument="OHS", scale="1-5")
 
 
@@ -78,9 +78,59 @@ def test_out_of_range_raise_names_row_item_value():
     items[2, 0] = 2.5
     with pytest.raises(ValueError) as info:
         oxford_score(items, instrument="OHS")
+    assert str(info.value) == (
+        "oxford_score: 2 invalid answers (not a whole number on the 0-4 item scale): "
+        "row 1 item SUDDEN_PAIN: 9.0; row 2 item PAIN: 2.5"
+    )
+
+
+def test_error_shows_plain_values_and_counts_the_whole_input():
+    """Values print as Python values (9, not np.int64(9)); the count covers every block."""
+    items = np.full((200_000, 12), 3, dtype=np.int64)  # about three blocks of 65,536 rows
+    items[[5, 70_000, 150_000, 199_999], 0] = 9
+    items[199_999, 11] = -1
+    with pytest.raises(ValueError) as info:
+        oxford_score(items, instrument="OKS")
     msg = str(info.value)
-    assert "row 1 item SUDDEN_PAIN: np.float64(9.0)" in msg or "row 1 item SUDDEN_PAIN: 9.0" in msg
-    assert "row 2 item PAIN" in msg
+    assert msg.startswith("oxford_score: 5 invalid answers (not a whole number on the 0-4 item scale): ")
+    assert "row 5 item PAIN: 9; row 70000 item PAIN: 9; row 150000 item PAIN: 9; row 199999 item PAIN: 9; " in msg
+    assert msg.endswith("row 199999 item STAIRS: -1") and "np." not in msg and "more" not in msg
+    items[:, 1] = 7
+    with pytest.raises(ValueError, match=r"200005 invalid answers .*\(and 200000 more\)$"):
+        oxford_score(items, instrument="OKS")
+    frame = pd.DataFrame(items[:3], columns=list(OKS_ITEMS)).astype("Int64")
+    with pytest.raises(ValueError, match=r"row 0 item WASHING: 7;") as info:
+        oxford_score(frame, instrument="OKS")
+    assert "np." not in str(info.value)
+
+
+NOT_NUMBERS = [
+    pytest.param(lambda rows: [list(r) for r in rows], id="list"),
+    pytest.param(lambda rows: np.array(rows, dtype=object), id="object-array"),
+    pytest.param(lambda rows: np.array(rows, dtype=str), id="str-array"),
+    pytest.param(lambda rows: pd.DataFrame(rows, columns=list(OHS_ITEMS)), id="str-frame"),
+    pytest.param(lambda rows: pd.DataFrame(rows, columns=list(OHS_ITEMS), dtype=object), id="object-frame"),
+]
+
+
+@pytest.mark.parametrize("form", NOT_NUMBERS)
+def test_text_answers_that_are_not_numbers_are_invalid_not_missing(form):
+    rows = [["4"] * 11 + ["x"], ["4"] * 12, ["3"] * 10 + ["", "4"]]
+    with pytest.raises(ValueError) as info:
+        oxford_score(form(rows), instrument="OHS")
+    assert str(info.value) == (
+        "oxford_score: 1 invalid answer (not a whole number on the 0-4 item scale): row 0 item WORK: 'x'"
+    )
+    # coerce: "x" counts as a missing item (one missing -> 12 x mean); "" is missing in both modes
+    got = oxford_score(form(rows), instrument="OHS", errors="coerce")
+    np.testing.assert_allclose(got, [48.0, 48.0, 12 * (3 * 10 + 4) / 11])
+    many = [["x", "y", "z"] + ["4"] * 9]
+    assert np.isnan(oxford_score(form(many), instrument="OHS", errors="coerce")[0])  # three missing
+
+
+def test_missing_values_in_text_answers():
+    rows = np.array([["4"] * 10 + [None, np.nan], ["4"] * 11 + [pd.NA]], dtype=object)
+    np.testing.assert_array_equal(oxford_score(rows, instrument="OHS"), [48.0, 48.0])
 
 
 def test_out_of_range_coerce_counts_as_missing():
