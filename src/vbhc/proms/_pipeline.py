@@ -7,22 +7,29 @@ import pandas as pd
 
 from vbhc.core.errors import InputError
 from vbhc.proms._instruments import INSTRUMENTS, Instrument
-from vbhc.proms._oxford import oxford_score
+from vbhc.proms._oxford import numeric_answers, oxford_score, plain
 from vbhc.proms._settings import PromSettings, load_prom_settings
 from vbhc.proms._valuesets import eq5d_index
 
 _TABLE = "prom_responses"
 _KEYS = ["person_id", "joint", "instrument", "response_date"]
 _REQUIRED = [*_KEYS, "item", "answer", "mode"]
+ITEM_COLUMNS: list[str] = list(dict.fromkeys(item for inst in INSTRUMENTS.values() for item in inst.items))
+"""Every item column of the scored table, in order (``data_schemas/prom_scores.yaml``)."""
+SCORED_COLUMNS: list[str] = [
+    *_KEYS, "mode", *ITEM_COLUMNS, "n_items_answered", "n_items_expected", "complete", "score", "value_set"
+]  # fmt: skip
+"""The columns of :func:`score_prom_responses` (table ``prom_scores``)."""
 
 
 def score_prom_responses(responses: pd.DataFrame, settings: PromSettings | None = None) -> pd.DataFrame:
     """One row per person, joint, instrument and response date, with item answers and score.
 
     ``responses`` is the long ``prom_responses`` table (``data_schemas/prom_responses.yaml``).
-    Output columns: ``person_id``, ``joint``, ``instrument``, ``response_date``, ``mode``
-    (``"mixed"`` if merged questionnaires differ), one float column per item name of
-    the instruments present (``MO`` ... ``AD``, ``VAS``, the Oxford items, ``PAIN``,
+    Output: the table ``prom_scores`` (``data_schemas/prom_scores.yaml``), columns
+    :data:`SCORED_COLUMNS`: ``person_id``, ``joint``, ``instrument``, ``response_date``,
+    ``mode`` (``"mixed"`` if merged questionnaires differ), one float column per item
+    name of every instrument (``MO`` ... ``AD``, ``VAS``, the Oxford items, ``PAIN``,
     ``STATUS``; NaN if unanswered or not an item of that row's instrument),
     ``n_items_answered``, ``n_items_expected``, ``complete`` (all items answered),
     ``score`` and ``value_set``.
@@ -46,23 +53,24 @@ def score_prom_responses(responses: pd.DataFrame, settings: PromSettings | None 
             table=_TABLE, column="instrument", row=pos, rule="allowed",
         )  # fmt: skip
     positions = np.arange(len(responses))
-    frames, item_columns = [], []
+    frames = []
     for name, inst in INSTRUMENTS.items():
         mask = (responses["instrument"] == name).to_numpy()
-        if not mask.any():
-            continue
-        item_columns += [i for i in inst.items if i not in item_columns]
-        frames.append(_score_instrument(responses.loc[mask], positions[mask], inst, settings))
-    columns = [*_KEYS, "mode", *item_columns, "n_items_answered", "n_items_expected", "complete", "score", "value_set"]
+        if mask.any():
+            frames.append(_score_instrument(responses.loc[mask], positions[mask], inst, settings))
     if not frames:
-        return pd.DataFrame({c: pd.Series(dtype=responses[c].dtype) if c in responses else [] for c in columns})
+        empty = {c: pd.Series(dtype=responses[c].dtype) for c in _KEYS + ["mode"]}
+        empty |= {c: pd.Series(dtype=float) for c in [*ITEM_COLUMNS, "score"]}
+        empty |= {"n_items_answered": pd.Series(dtype=np.int64), "n_items_expected": pd.Series(dtype=np.int64)}
+        empty |= {"complete": pd.Series(dtype=bool), "value_set": pd.Series(dtype="str")}
+        return pd.DataFrame(empty)[SCORED_COLUMNS]
     out = pd.concat(frames, ignore_index=True)
-    for c in item_columns:
-        out[c] = out[c].astype(float)
+    for c in ITEM_COLUMNS:
+        out[c] = out[c].astype(float) if c in out else np.nan
     out["mode"] = out["mode"].astype("str")
     out["value_set"] = out["value_set"].astype("str")
     out = out.sort_values(_KEYS, kind="stable", na_position="last").reset_index(drop=True)
-    return out[columns]
+    return out[SCORED_COLUMNS]
 
 
 def _score_instrument(sub: pd.DataFrame, rows: np.ndarray, inst: Instrument, settings: PromSettings) -> pd.DataFrame:
@@ -73,7 +81,14 @@ def _score_instrument(sub: pd.DataFrame, rows: np.ndarray, inst: Instrument, set
             f"item {sub['item'].iloc[pos]!r} is not an item of {inst.name} ({', '.join(inst.items)})",
             table=_TABLE, column="item", row=int(rows[pos]), rule="item of instrument",
         )  # fmt: skip
-    answer = pd.to_numeric(sub["answer"], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    answer, not_number = numeric_answers(sub["answer"])
+    if not_number is not None:
+        pos = int(np.flatnonzero(not_number)[0])
+        raise InputError(
+            f"answer {plain(sub['answer'].iloc[pos])!r} to {inst.name} item {sub['item'].iloc[pos]} is not a number "
+            f"({int(not_number.sum())} non-numeric answers among the {inst.name} rows)",
+            table=_TABLE, column="answer", row=int(rows[pos]), rule="answer is a number",
+        )  # fmt: skip
     given = ~np.isnan(answer)
     bad = given & ((answer < inst.low) | (answer > inst.high) | (inst.integer & (answer != np.floor(answer))))
     if bad.any():

@@ -29,12 +29,20 @@ def register(app: typer.Typer) -> None:
     @proms.command("eq5d")
     def eq5d_cmd(
         states: list[str] = typer.Argument(..., help="Five-digit profiles MO SC UA PD AD, e.g. 11111 21345."),
-        value_set: str = typer.Option("dk_5l", "--value-set", help="Value-set id (see `vbhc proms value-sets`)."),
+        value_set: str | None = typer.Option(
+            None,
+            "--value-set",
+            help="Value-set id (see `vbhc proms value-sets`). Default: eq5d_value_set of the PROM settings.",
+        ),
+        config: Path | None = typer.Option(
+            None, "--config", help="PROM settings YAML (value set). Default: pipelines/proms.yaml."
+        ),
     ) -> None:
         """Print the EQ-5D index of each profile (not rounded)."""
         from vbhc.core.errors import InputError
-        from vbhc.proms import eq5d_index
+        from vbhc.proms import eq5d_index, load_prom_settings
 
+        value_set = value_set or load_prom_settings(config).eq5d_value_set
         try:
             values = eq5d_index(states, value_set)
         except ValueError as exc:
@@ -50,7 +58,10 @@ def register(app: typer.Typer) -> None:
             None, "--config", help="PROM settings YAML (value set, thresholds). Default: pipelines/proms.yaml."
         ),
     ) -> None:
-        """Score a prom_responses table: items, completeness, Oxford score, EQ-5D index, VAS."""
+        """Score a prom_responses table: items, completeness, Oxford score, EQ-5D index, VAS.
+
+        Writes the table prom_scores (data_schemas/prom_scores.yaml), atomically.
+        """
         from vbhc.core.io import read_parquet, write_parquet
         from vbhc.core.log import get_logger
         from vbhc.proms import load_prom_settings, score_prom_responses
@@ -60,7 +71,7 @@ def register(app: typer.Typer) -> None:
         settings = load_prom_settings(config)
         table = read_parquet(responses, load_schema("prom_responses"))
         scored = score_prom_responses(table, settings)
-        write_parquet(scored, out)
+        write_parquet(scored, out, load_schema("prom_scores"))
         counts = scored.groupby("instrument").size()
         log.info("scored %d answers into %d questionnaires (%s)", len(table), len(scored),
                  ", ".join(f"{k} {v}" for k, v in counts.items()))  # fmt: skip
