@@ -23,6 +23,7 @@ PATIENT = {
     "joint": "hip", "age": 68, "sex": "F", "bmi": 29.5, "asa_class": 2, "smoking": "never",
     "alcohol_units_week": 4, "indication": "primary_osteoarthritis", "charlson_index": 0,
     "anxiety_depression": False, "oxford_pre": 18, "eq5d_pre": 0.5, "eqvas_pre": 55, "employed": False,
+    "pain_pre": 7,
 }
 
 
@@ -82,6 +83,19 @@ def trained_store(tmp_path_factory) -> str:
     )
     assert run.returncode == 0, f"vbhc train failed:\n{run.stderr[-3000:]}"
     return uri
+
+
+@pytest.fixture(scope="session")
+def real_models(trained_store):
+    """The champions of ``trained_store`` as the service loads them (compiled fast path)."""
+    from vbhc.serve._loader import load_served_models
+
+    return load_served_models(trained_store)
+
+
+@pytest.fixture(scope="session")
+def real_service(real_models) -> PredictionService:
+    return PredictionService(real_models)
 
 
 def free_port() -> int:

@@ -19,11 +19,11 @@ from vbhc.serve._outcomes import JOINT_OUTCOMES, POOLED_OUTCOMES, model_name
 TYPICAL: dict[str, Any] = {
     "age": 70.0, "sex": "F", "bmi": 28.0, "asa_class": 2, "smoking": "never", "anxiety_depression": False,
     "charlson_index": 0, "oxford_pre": 20.0, "eq5d_pre": 0.45, "employed": False,
-    "indication": "primary_osteoarthritis",
+    "indication": "primary_osteoarthritis", "pain_pre": 7.0,
 }
 RANGES = {
     "age": (40.0, 95.0), "bmi": (17.0, 50.0), "oxford_pre": (2.0, 45.0), "eq5d_pre": (-0.2, 1.0),
-    "charlson_index": (0.0, 8.0), "asa_class": (1.0, 4.0),
+    "charlson_index": (0.0, 8.0), "asa_class": (1.0, 4.0), "pain_pre": (0.0, 10.0),
 }
 CATEGORIES = {
     "sex": ("F", "M"),
@@ -31,6 +31,8 @@ CATEGORIES = {
     "indication": ("primary_osteoarthritis", "rheumatoid_arthritis", "osteonecrosis", "dysplasia", "other"),
 }
 SMOKING_CURRENT_LOG_ODDS = 0.6  # complication model: current smoking vs never
+RTW_TYPICAL_AGE = 54.0  # return to work: the typical employed training patient is younger
+RTW_TYPICAL_PROBABILITY = 0.7
 
 
 class LinearModel:
@@ -95,7 +97,7 @@ def _logit(p: float) -> float:
 
 # outcome -> (link, eta of the typical patient, numeric coefficients, smoking levels, interval half-width)
 _SPECS: dict[str, tuple[str, float, dict[str, float], dict[str, float], float | None]] = {
-    "oxford_12m": ("identity", 40.0, {"bmi": -0.15, "asa_class": -1.5, "anxiety_depression": -2.5, "oxford_pre": 0.3, "age": -0.05}, {"current": -2.0}, 8.0),
+    "oxford_12m": ("identity", 40.0, {"bmi": -0.15, "asa_class": -1.5, "anxiety_depression": -2.5, "oxford_pre": 0.3, "age": -0.05, "pain_pre": -0.3}, {"current": -2.0}, 8.0),
     "mic_12m": ("logit", _logit(0.85), {"oxford_pre": -0.05, "anxiety_depression": -0.4, "bmi": -0.02}, {"current": -0.3}, None),
     "eq5d_gain_12m": ("identity", 0.30, {"eq5d_pre": -0.6, "anxiety_depression": -0.05}, {}, 0.25),
     "complication_90d": ("logit", _logit(0.04), {"asa_class": 0.5, "bmi": 0.05, "anxiety_depression": 0.3, "age": 0.02}, {"current": SMOKING_CURRENT_LOG_ODDS}, None),
@@ -103,7 +105,7 @@ _SPECS: dict[str, tuple[str, float, dict[str, float], dict[str, float], float | 
     "reoperation_2y": ("logit", _logit(0.03), {"bmi": 0.03, "age": -0.01}, {"current": 0.3}, None),
     "los_days": ("log", math.log(2.5), {"age": 0.01, "asa_class": 0.1}, {}, None),
     "cost_1y_dkk": ("log", math.log(80_000), {"asa_class": 0.08, "charlson_index": 0.05}, {}, None),
-    "return_to_work_6m": ("logit", _logit(0.7), {"age": -0.03}, {}, None),
+    "return_to_work_6m": ("logit", _logit(RTW_TYPICAL_PROBABILITY), {"age": -0.03}, {}, None),
     "death_90d": ("logit", _logit(0.003), {"age": 0.08, "asa_class": 0.7}, {}, None),
 }
 
@@ -112,6 +114,9 @@ def make_model(joint: str, outcome: str, *, version: str = "1") -> LinearModel:
     link, eta, numeric, smoking, halfwidth = _SPECS[outcome]
     kind = "binary" if link == "logit" else "continuous"
     features = tuple(dict.fromkeys([*numeric, *(["smoking"] if smoking else []), "sex", "indication"]))
+    typical = {f: TYPICAL[f] for f in features}
+    if outcome == "return_to_work_6m":  # trained on employed patients only
+        typical["age"] = RTW_TYPICAL_AGE
     info = ModelInfo(
         name=model_name(joint, outcome),
         version=version,
@@ -126,8 +131,8 @@ def make_model(joint: str, outcome: str, *, version: str = "1") -> LinearModel:
         test_metrics={"auc": 0.7} if kind == "binary" else {"r2": 0.3},
         numeric_ranges={f: RANGES[f] for f in features if f in RANGES},
         categories={f: CATEGORIES[f] for f in features if f in CATEGORIES},
-        typical={f: TYPICAL[f] for f in features},
-        fill_values={f: TYPICAL[f] for f in features},
+        typical=typical,
+        fill_values=dict(typical),
         eq5d_value_set="dk_5l",
         interval_level=0.9 if kind == "continuous" else None,
         threshold=(8.0 if joint == "hip" else 7.0) if outcome == "mic_12m" else None,

@@ -9,10 +9,18 @@ import numpy as np
 import pytest
 from conftest import AUTH, PATIENT, TOKEN
 from fastapi.testclient import TestClient
-from serve_fakes import SMOKING_CURRENT_LOG_ODDS, TYPICAL, make_models
+from serve_fakes import RTW_TYPICAL_AGE, RTW_TYPICAL_PROBABILITY, SMOKING_CURRENT_LOG_ODDS, TYPICAL, make_models
 
 from vbhc.proms import eq5d_index
-from vbhc.serve import ModelsMissingError, PredictionService, ServeSettings, create_app, required_model_names
+from vbhc.core.errors import ConfigError
+from vbhc.serve import (
+    ModelsMissingError,
+    PredictionRequest,
+    PredictionService,
+    ServeSettings,
+    create_app,
+    required_model_names,
+)
 
 
 HIP_ANSWERS = dict.fromkeys(["PAIN", "NIGHT_PAIN", "SUDDEN_PAIN", "LIMPING", "WALKING", "STAIRS", "DRESSING",
@@ -116,6 +124,80 @@ def test_return_to_work_applies_only_to_employed_patients(client):
     assert rtw["applicable"] is True and 0 < rtw["estimate"] < 1
 
 
+def test_each_outcome_is_compared_with_its_own_models_typical_patient(client):
+    """Return to work is trained on employed patients: its typical patient is employed and
+    of working age (its own training data), not the joint's typical (older) patient."""
+    r = predict(client, employed=True, age=50)
+    body, rtw, ox = r.json(), outcome(r, "return_to_work_6m"), outcome(r, "oxford_12m")
+    assert rtw["typical_patient"]["employed"] is True and rtw["typical_patient"]["age"] == RTW_TYPICAL_AGE
+    # the fake's prediction at its own typical patient is exactly its typical probability
+    assert rtw["typical"]["estimate"] == pytest.approx(RTW_TYPICAL_PROBABILITY)
+    assert body["typical_patient"]["age"] == TYPICAL["age"] and "employed" not in body["typical_patient"]
+    assert ox["typical_patient"]["age"] == TYPICAL["age"] and ox["typical"]["estimate"] == pytest.approx(40.0)
+
+
+# -- the facts the models use beyond the issue's list ------------------------------------------
+def test_operation_facts_and_pain_are_accepted_and_reach_the_models(client, service):
+    request = PredictionRequest.model_validate(
+        {**PATIENT, "employed": None, "employment_status": "sick_listed", "arthroplasty_type": "partial",
+         "bilateral_same_day": True, "prior_contralateral": True, "pain_pre": 9.5}
+    )
+    row = service.prepare(request).row
+    assert (row["employment_status"], row["arthroplasty_type"], row["bilateral_same_day"]) == ("sick_listed", "partial", True)
+    assert row["prior_contralateral"] is True and row["pain_pre"] == 9.5
+    assert row["employed"] is True  # derived: sick-listed from a job counts as employed (episodes schema)
+    assert service.prepare(PredictionRequest.model_validate({**PATIENT, "employed": None, "employment_status": "retired"})).row["employed"] is False
+    ox = outcome(predict(client, pain_pre=10), "oxford_12m")
+    pain = next(f for f in ox["factors"] if f["field"] == "pain_pre")
+    assert pain["value"] == 10 and pain["direction"] == "down" and pain["effect"] == pytest.approx(-0.3 * 3)
+    imputed = {i["field"] for i in predict(client, pain_pre=None).json()["imputed"]}
+    assert "pain_pre" in imputed
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"pain_pre": 11}, "pain_pre: must be between 0 and 10 (points)"),
+        ({"pain_pre": "a lot"}, "pain_pre: must be a number between 0 and 10 (points)"),
+        ({"arthroplasty_type": "hemi"}, "arthroplasty_type: must be one of: total, partial"),
+        ({"employment_status": "student"}, "employment_status: must be one of: employed, sick_listed, unemployed, retired"),
+        ({"bilateral_same_day": "yes"}, "bilateral_same_day: must be true or false"),
+        ({"prior_contralateral": 1}, "prior_contralateral: must be true or false"),
+        ({"employed": False, "employment_status": "employed"},
+         "employed: employed false contradicts employment_status employed (employed means one of: employed, sick_listed)"),
+    ],
+)
+def test_operation_facts_and_pain_are_range_checked(client, changes, expected):
+    assert messages(predict(client, **changes)) == [expected]
+
+
+# -- the EQ-5D value set and the MIC come from the models -------------------------------------
+def test_eq5d_answers_are_valued_with_the_value_set_recorded_with_the_models():
+    from dataclasses import replace
+
+    models = make_models()
+    for m in models:
+        m.info = replace(m.info, eq5d_value_set="england_5l")
+    with TestClient(create_app(PredictionService(models), token=TOKEN)) as c:
+        pre = predict(c, eq5d_pre=None, eq5d_items={"MO": 3, "SC": 2, "UA": 3, "PD": 4, "AD": 1}).json()["pre_op"]
+    england = float(eq5d_index(np.array([[3, 2, 3, 4, 1]]), "england_5l")[0])
+    assert pre["eq5d_value_set"] == "england_5l" and pre["eq5d_pre"] == pytest.approx(england)
+    assert england != pytest.approx(float(eq5d_index(np.array([[3, 2, 3, 4, 1]]), "dk_5l")[0]))
+
+
+def test_models_trained_with_different_value_sets_are_refused_by_name():
+    from dataclasses import replace
+
+    models = make_models()
+    models[3].info = replace(models[3].info, eq5d_value_set="england_5l")
+    with pytest.raises(ConfigError) as err:
+        PredictionService(models)
+    assert str(err.value) == (
+        f"the models were trained with different EQ-5D value sets: {models[3].info.name}@1 with england_5l, "
+        "the others with dk_5l (18 models); retrain them on episodes scored with one value set"
+    )
+
+
 # -- imputation and cautions ----------------------------------------------------------------
 def test_missing_optional_fields_are_imputed_and_reported(client):
     full = predict(client)
@@ -129,6 +211,25 @@ def test_missing_optional_fields_are_imputed_and_reported(client):
     assert outcome(r, "oxford_12m")["estimate"] == pytest.approx(outcome(same, "oxford_12m")["estimate"])
     bmi_factor = [f for f in outcome(predict(client, bmi=None, age=90), "complication_90d")["factors"] if f["field"] == "bmi"]
     assert all(f["value"] is None for f in bmi_factor)
+    assert all(i["handled_by_model"] is False for i in r.json()["imputed"])  # never missing in training
+
+
+def test_imputed_values_are_the_transparent_models_or_left_to_the_model(models):
+    """A feature missing in training is handled by the model (median with a missing
+    indicator, or a missing level: no value); the reported value is the one the model
+    uses, not a null taken from whichever model came first."""
+    from dataclasses import replace
+
+    for m in models:
+        fills = {**m.info.fill_values}
+        if "smoking" in fills:
+            fills["smoking"] = None  # a missing level of its own
+        m.info = replace(m.info, fill_values=fills, missing_in_training=frozenset({"bmi", "smoking"}))
+    with TestClient(create_app(PredictionService(models), token=TOKEN)) as c:
+        imputed = {i["field"]: i for i in predict(c, bmi=None, smoking=None, pain_pre=None).json()["imputed"]}
+    assert imputed["bmi"] == {"field": "bmi", "value": TYPICAL["bmi"], "handled_by_model": True}
+    assert imputed["smoking"] == {"field": "smoking", "value": None, "handled_by_model": True}
+    assert imputed["pain_pre"] == {"field": "pain_pre", "value": TYPICAL["pain_pre"], "handled_by_model": False}
 
 
 def test_caution_when_the_patient_lies_outside_the_training_data(client):
@@ -275,6 +376,15 @@ def test_cors_is_off_by_default_and_on_for_listed_origins(service):
 
 
 # -- the model set ----------------------------------------------------------------------
+def test_start_up_logs_every_model_version_and_training_period(service, caplog):
+    with caplog.at_level(logging.INFO, logger="vbhc.serve"), TestClient(create_app(service, token=TOKEN)):
+        pass
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("model ")]
+    assert len(lines) == len(required_model_names())
+    assert lines[0] == "model vbhc-hip-oxford_12m@1: trained on operations 2015-2021, test year 2022"
+    assert lines[-1].startswith("model vbhc-all-death_90d@1: ")
+
+
 def test_service_refuses_when_a_required_model_is_missing():
     models = [m for m in make_models() if m.info.name != "vbhc-knee-los_days"]
     with pytest.raises(ModelsMissingError, match="vbhc-knee-los_days"):

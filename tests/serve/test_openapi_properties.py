@@ -2,8 +2,10 @@
 
 Schemathesis generates valid and invalid requests from ``/openapi.json`` and checks
 every response: no server error, a documented status code and content type, and a
-body that matches the documented schema.  Examples are bounded to keep this under a
-minute.
+body that matches the documented schema.  Once over small hand-made models, and once
+over models trained by ``vbhc train`` (the registry adapter, scored by the compiled
+fast path and by the scikit-learn pipelines themselves).  Examples are bounded to keep
+each run under a minute.
 """
 
 from __future__ import annotations
@@ -24,4 +26,22 @@ schema = schemathesis.openapi.from_asgi("/openapi.json", app)
 @schema.parametrize()
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_generated_requests_never_break_the_api(case):
+    case.call_and_validate(headers=AUTH)
+
+
+@pytest.fixture(scope="module", params=["compiled", "pipeline"])
+def real_schema(request, real_models):
+    """The API over the trained champions, scored by the compiled fast path or by the pipelines."""
+    models = real_models if request.param == "compiled" else [m.pipeline_only() for m in real_models]
+    assert all(m.fast for m in models) is (request.param == "compiled")
+    return schemathesis.openapi.from_asgi("/openapi.json", create_app(PredictionService(models), token=TOKEN))
+
+
+real = schemathesis.pytest.from_fixture("real_schema")
+
+
+@pytest.mark.slow
+@real.parametrize()
+@settings(max_examples=30, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+def test_generated_requests_never_break_the_api_over_trained_models(case):
     case.call_and_validate(headers=AUTH)

@@ -63,3 +63,64 @@ def test_token_from_environment_or_file(tmp_path, monkeypatch, caplog):
 def test_loopback_is_recognised(host, loopback):
     assert ServeSettings(host=host).loopback is loopback
     assert ServeSettings().host == "127.0.0.1" and ServeSettings().cors_origins == ()
+
+
+# -- the command line's settings (the server itself replaced) ------------------------------
+@pytest.fixture
+def started(monkeypatch):
+    """Settings each ``vbhc serve`` call hands to the server (which is not started)."""
+    import vbhc.serve._server as server
+
+    calls: list[ServeSettings] = []
+    monkeypatch.setattr(server, "run", calls.append)
+    return calls
+
+
+def test_cli_defaults_are_loopback_port_8000_and_16_kib(started, capsys):
+    from cli_helpers import run_vbhc
+
+    code, _, err = run_vbhc("serve", capsys=capsys)
+    assert code == 0, err
+    (settings,) = started
+    assert settings == ServeSettings()
+    assert (settings.host, settings.port, settings.max_body_bytes, settings.workers) == ("127.0.0.1", 8000, 16 * 1024, 1)
+    assert settings.tracking_uri is None and settings.token_file is None and settings.cors_origins == ()
+    assert settings.loopback
+
+
+def test_cli_options_reach_the_server_settings(started, capsys, tmp_path):
+    from cli_helpers import run_vbhc
+
+    token = tmp_path / "token"
+    code, _, err = run_vbhc(
+        "serve", "--host", "10.1.2.3", "--port", "8081", "--token-file", token, "--max-body-kb", "32",
+        "--tracking-uri", f"sqlite:///{tmp_path}/mlflow.db", "--cors-origin", "https://ehr.example",
+        "--cors-origin", "https://pas.example", "--workers", "2", capsys=capsys,
+    )
+    assert code == 0, err
+    (settings,) = started
+    assert (settings.host, settings.port, settings.token_file, settings.max_body_bytes) == ("10.1.2.3", 8081, token, 32 * 1024)
+    assert settings.tracking_uri == f"sqlite:///{tmp_path}/mlflow.db" and settings.workers == 2
+    assert settings.cors_origins == ("https://ehr.example", "https://pas.example")
+    code, _, err = run_vbhc("serve", "--max-body-kb", "0", capsys=capsys)
+    assert code == 2 and "--max-body-kb" in err and len(started) == 1
+
+
+@pytest.mark.parametrize(("host", "warned"), [("0.0.0.0", True), ("10.1.2.3", True), ("127.0.0.1", False), ("::1", False)])
+def test_run_warns_when_listening_beyond_loopback(monkeypatch, caplog, capsys, host, warned):
+    import logging
+
+    import vbhc.serve._server as server
+
+    served = []
+    monkeypatch.setattr(server, "build_app", lambda settings: "the app")
+    monkeypatch.setattr(server.uvicorn, "run", lambda app, **options: served.append((app, options)))
+    with caplog.at_level(logging.WARNING, logger="vbhc.serve"):
+        server.run(ServeSettings(host=host))
+    assert served == [("the app", served[0][1])] and served[0][1]["host"] == host and served[0][1]["port"] == 8000
+    assert served[0][1]["access_log"] is False  # request lines come from the app, without query strings
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    expected = [f"listening on {host}: reachable from other machines; serve it behind a TLS proxy"]
+    assert warnings == (expected if warned else [])
+    shown = host if ":" not in host else f"[{host}]"
+    assert f"open http://{shown}:8000/ (clinicians' page)" in capsys.readouterr().out

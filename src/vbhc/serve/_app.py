@@ -54,6 +54,11 @@ def create_app(service: PredictionService, *, token: str, settings: ServeSetting
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await batcher.start()
         log.info("serving %d models (model set %s)", len(service.models), service.model_set)
+        for m in service.summaries():  # names, versions and training periods only: no patient data
+            log.info(
+                "model %s@%s: trained on operations %d-%d, test year %s",
+                m.name, m.version, m.training_years[0], m.training_years[1], m.test_year,
+            )
         try:
             yield
         finally:
@@ -94,7 +99,7 @@ def create_app(service: PredictionService, *, token: str, settings: ServeSetting
             "joint": patient.joint,
             "pre_op": patient.pre_op.model_dump(mode="json"),
             "outcomes": outcomes,
-            "typical_patient": service.typical_profile(patient.joint),
+            "typical_patient": service.typical_profile(patient.joint, patient.row["operation_year"]),
             "imputed": [i.model_dump(mode="json") for i in patient.imputed],
             "cautions": [c.model_dump(mode="json") for c in patient.cautions],
             "model_set": service.model_set,

@@ -10,7 +10,10 @@ test-year metrics.
 
 from __future__ import annotations
 
-from dataclasses import replace
+import copy
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -23,6 +26,7 @@ from vbhc.serve._model import Link, ModelInfo
 from vbhc.serve._compiled import population_mask
 from vbhc.serve._outcomes import required_model_names
 from vbhc.train._model import clip_to
+from vbhc.train._registry import TAG_PREFIX
 
 if TYPE_CHECKING:
     from vbhc.scoring import RegisteredModel
@@ -40,14 +44,13 @@ class RegistryModel:
     with the fitted pipeline on probe patients, else with the pipeline itself.
     """
 
-    def __init__(self, registered: RegisteredModel, *, eq5d_value_set: str, mic_points: dict[str, float]) -> None:
+    def __init__(self, registered: RegisteredModel, *, scoring: PromScoring) -> None:
         self._model = model = registered.model
         scale = model.explanation_scale
         if scale not in _LINKS:
             raise ConfigError(f"{registered.name}: unknown explanation scale {scale!r}")
         summary = model.feature_summary
         dtypes = load_schema("episodes").pandas_dtypes()
-        glm_imputes = model.candidate == "glm"
         self.info = ModelInfo(
             name=registered.name,
             version=registered.version,
@@ -67,10 +70,11 @@ class RegistryModel:
             },
             categories={f: tuple(s["levels"]) for f, s in summary.items() if s["kind"] == "categorical"},
             typical={f: _typed(s["typical"], dtypes.get(f)) for f, s in summary.items()},
-            fill_values={f: _fill_value(s, dtypes.get(f), glm_imputes) for f, s in summary.items()},
-            eq5d_value_set=eq5d_value_set,
+            fill_values={f: _fill_value(s, dtypes.get(f)) for f, s in summary.items()},
+            missing_in_training=frozenset(f for f, s in summary.items() if s.get("missing_share")),
+            eq5d_value_set=scoring.eq5d_value_set,
             interval_level=model.interval_coverage if model.kind == "continuous" else None,
-            threshold=mic_points.get(model.joint) if model.outcome == "mic_12m" else None,
+            threshold=scoring.mic_points.get(model.joint) if model.outcome == "mic_12m" else None,
             population=dict(model.population),
         )
         # Features never missing in training: the pipeline refuses them missing, so they
@@ -122,6 +126,14 @@ class RegistryModel:
         return pd.DataFrame(
             {"estimate": frame[point], "lower": frame[lower], "upper": frame[upper]}, index=features.index
         )
+
+    def pipeline_only(self) -> RegistryModel:
+        """A copy that predicts, explains and checks its population with the fitted
+        scikit-learn pipeline itself (the reference the fast path is checked against)."""
+        clone = copy.copy(self)
+        clone._fast = clone._fast_explainer = None
+        clone._fast_population = False
+        return clone
 
     @property
     def fast(self) -> bool:
@@ -185,11 +197,10 @@ def _fast_predict(fast: Any, model: Any, features: pd.DataFrame) -> pd.DataFrame
 def _probe_frame(info: ModelInfo) -> pd.DataFrame:
     """Patients that exercise every branch of a pipeline: the typical patient, each
     feature missing, numbers at and beyond the training range, every level and an unseen one."""
-    from vbhc.serve._service import episode_frame
+    from vbhc.serve._service import episode_frame, model_typical_patient
 
     dtypes = load_schema("episodes").pandas_dtypes()
-    base = {**info.typical, **{k: (v[0] if isinstance(v, list) else v) for k, v in info.population.items()}}
-    base.setdefault("joint", info.joint if info.joint != "all" else "hip")
+    base = model_typical_patient(info, info.joint if info.joint != "all" else "hip")
     rows = [dict(base)]
     for feature in info.features:
         rows.append({**base, feature: None})
@@ -209,29 +220,73 @@ def _probe_frame(info: ModelInfo) -> pd.DataFrame:
     return episode_frame(rows, [*base, *info.features])
 
 
+@dataclass(frozen=True)
+class PromScoring:
+    """How the PROMs of a model's training data were scored: the EQ-5D value set (id of
+    :func:`vbhc.proms.value_sets`) and the minimal important change of the Oxford score
+    per joint (points) that defines ``mic_12m``."""
+
+    eq5d_value_set: str | None
+    mic_points: dict[str, float]
+
+
+def recorded_prom_scoring(tags: Mapping[str, str]) -> PromScoring | None:
+    """The PROM scoring recorded with a model version by ``vbhc train`` (tags
+    ``vbhc.eq5d_value_set`` and ``vbhc.mic_points``); None for a model trained before
+    vbhc recorded it.  Raises :class:`ConfigError` on an unreadable tag."""
+    value_set, mic = tags.get(f"{TAG_PREFIX}eq5d_value_set"), tags.get(f"{TAG_PREFIX}mic_points")
+    if value_set is None or mic is None:
+        return None
+    try:
+        points = {str(k): float(v) for k, v in json.loads(mic).items()}
+    except (ValueError, TypeError, AttributeError):
+        raise ConfigError(f"model tag {TAG_PREFIX}mic_points: not a JSON object of points per joint: {mic!r}") from None
+    return PromScoring(eq5d_value_set=value_set, mic_points=points)
+
+
 def load_served_models(tracking_uri: str | None = None) -> list[RegistryModel]:
     """The ``champion`` of every model the service needs.
 
     Raises :class:`vbhc.scoring.ModelNotFoundError` (one line, naming every missing
-    model) when one has no champion.  The EQ-5D value set is the one the episodes were
-    built with (``pipelines/prepare.yaml``); the minimal important change that defines
-    ``mic_12m`` comes from the PROM settings (``pipelines/proms.yaml``), as in
-    ``vbhc prepare``.
+    model) when one has no champion.  The EQ-5D value set and the minimal important
+    change that defines ``mic_12m`` are those recorded with each model version at
+    training (:func:`recorded_prom_scoring`); a model trained before vbhc recorded them
+    gets today's PROM scoring settings (``pipelines/proms.yaml``), with a logged note.
     """
-    from vbhc.prepare import load_prepare_config
-    from vbhc.proms import load_prom_settings
+    from mlflow import MlflowClient
+
     from vbhc.scoring import load_champions
 
     champions = load_champions(tracking_uri=tracking_uri, required=required_model_names())
-    value_set = load_prepare_config().settings.proms.eq5d_value_set
-    mic = load_prom_settings().minimal_important_change
-    mic_points = {"hip": float(mic["OHS"]), "knee": float(mic["OKS"])}  # type: ignore[arg-type]
     wanted = set(required_model_names())
-    return [
-        RegistryModel(r, eq5d_value_set=value_set, mic_points=mic_points)
-        for r in champions.values()
-        if r.name in wanted
-    ]
+    client = MlflowClient()  # configured by load_champions
+    served, unrecorded = [], []
+    for r in champions.values():
+        if r.name not in wanted:
+            continue
+        scoring = recorded_prom_scoring(client.get_model_version(r.name, r.version).tags)
+        if scoring is None:
+            unrecorded.append(f"{r.name}@{r.version}")
+            scoring = _configured_prom_scoring()
+        served.append(RegistryModel(r, scoring=scoring))
+    if unrecorded:
+        today = _configured_prom_scoring()
+        log.warning(
+            "%d model(s) trained before vbhc recorded their PROM scoring (%s): using today's settings "
+            "(EQ-5D value set %s, MIC %s points)",
+            len(unrecorded), ", ".join(sorted(unrecorded)), today.eq5d_value_set,
+            ", ".join(f"{j} {p:g}" for j, p in sorted(today.mic_points.items())),
+        )
+    return served
+
+
+def _configured_prom_scoring() -> PromScoring:
+    """Today's PROM scoring settings, read the way ``vbhc train`` records them."""
+    from vbhc.train._registry import prom_scoring_tags
+
+    scoring = recorded_prom_scoring({f"{TAG_PREFIX}{k}": v for k, v in prom_scoring_tags("episodes").items()})
+    assert scoring is not None
+    return scoring
 
 
 def _trend_columns(model: Any) -> set[str]:
@@ -240,15 +295,14 @@ def _trend_columns(model: Any) -> set[str]:
     return {trend} if isinstance(trend, str) else set(trend or ())
 
 
-def _fill_value(summary: dict[str, Any], dtype: str | None, glm_imputes: bool) -> Any:
-    """What stands in for a missing feature: the typical value where training had none
-    missing (filled in by the service); else the GLM's median or commoner answer; a
-    missing level is its own category and boosting handles missing values itself (None)."""
-    if not summary.get("missing_share"):
-        return _typed(summary["typical"], dtype)
-    if glm_imputes and summary["kind"] != "categorical":
-        return _typed(summary["typical"], dtype)
-    return None
+def _fill_value(summary: dict[str, Any], dtype: str | None) -> Any:
+    """What the transparent model (the GLM) puts in for a missing feature: the typical
+    value where training had none missing (filled in by the service); else the training
+    median (numbers and yes/no, beside a missing indicator); None where a missing value
+    is a level of its own (categories missing in training)."""
+    if summary.get("missing_share") and summary["kind"] == "categorical":
+        return None
+    return _typed(summary["typical"], dtype)
 
 
 def _is_number(value: Any) -> bool:

@@ -27,8 +27,11 @@ class ModelInfo:
     ``features`` are episode column names (``data_schemas/episodes.yaml``).
     ``numeric_ranges`` and ``categories`` describe the training data (to warn when a
     patient lies outside it); ``typical`` is the typical training patient (median of
-    numeric features, most common category); ``fill_values`` is what the model puts in
-    for a missing feature.  ``link`` is the link of the transparent model whose
+    numeric features, most common category, of its own training rows); ``fill_values`` is
+    what the transparent model puts in for a missing feature (``None``: a missing level of
+    its own); ``missing_in_training`` are the features missing for some training patients,
+    whose missing values the model handles itself (the others are filled with the typical
+    value by the service).  ``link`` is the link of the transparent model whose
     per-patient contributions explain the prediction.  ``eq5d_value_set`` is the value
     set of the EQ-5D index the model was trained on; ``threshold`` defines a binary
     outcome where it has one (minimal important change in points for ``mic_12m``).
@@ -53,6 +56,7 @@ class ModelInfo:
     categories: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
     typical: Mapping[str, Any] = field(default_factory=dict)
     fill_values: Mapping[str, Any] = field(default_factory=dict)
+    missing_in_training: frozenset[str] = frozenset()
     eq5d_value_set: str | None = None
     interval_level: float | None = None
     threshold: float | None = None

@@ -25,6 +25,8 @@ _EPISODES = load_schema("episodes")
 # position: printed questionnaires order them differently.
 OXFORD_ITEMS: dict[str, tuple[str, ...]] = {"hip": OHS_ITEMS, "knee": OKS_ITEMS}
 OXFORD_INSTRUMENT = {"hip": "OHS", "knee": "OKS"}
+EMPLOYED_STATUSES = ("employed", "sick_listed")
+"""Employment statuses that make a patient employed before surgery (episodes schema: ``employed``)."""
 
 def _whole(value: Any) -> Any:
     """4.0 is the whole number 4 (as in JSON Schema); 2.5 and strings stay invalid."""
@@ -177,7 +179,8 @@ class PredictionRequest(BaseModel):
                     "smoking": "never", "alcohol_units_week": 4, "indication": "primary_osteoarthritis",
                     "charlson_index": 0, "anxiety_depression": False, "oxford_pre": 18,
                     "eq5d_items": {"MO": 3, "SC": 2, "UA": 3, "PD": 4, "AD": 1}, "eqvas_pre": 55,
-                    "employed": False,
+                    "employed": False, "employment_status": "retired", "arthroplasty_type": "total",
+                    "bilateral_same_day": False, "prior_contralateral": False, "pain_pre": 7,
                 }
             ]
         },
@@ -210,8 +213,19 @@ class PredictionRequest(BaseModel):
     )
     eqvas_pre: _ranged("eqvas_pre") | None = _column_field("eqvas_pre")
     employed: bool | None = _column_field(
-        "employed", description="Employed (or sick-listed from a job) before surgery: return to work applies."
+        "employed",
+        description="Employed (or sick-listed from a job) before surgery: return to work applies.",
+        when_missing="derived from employment_status when given",
     )
+    employment_status: _allowed("employment_status") | None = _column_field(  # type: ignore[valid-type]
+        "employment_status",
+        description="Labour-market status in the 4 weeks before surgery (employed, sick_listed, unemployed, retired); "
+        "employed and sick_listed patients are employed for return to work.",
+    )
+    arthroplasty_type: _allowed("arthroplasty_type") | None = _column_field("arthroplasty_type")  # type: ignore[valid-type]
+    bilateral_same_day: bool | None = _column_field("bilateral_same_day")
+    prior_contralateral: bool | None = _column_field("prior_contralateral")
+    pain_pre: _ranged("pain_pre") | None = _column_field("pain_pre")
     operation_year: _ranged("operation_year") | None = _column_field(  # type: ignore[valid-type]
         "operation_year",
         description="Planned calendar year of the operation (models with a secular trend use it).",
@@ -220,6 +234,16 @@ class PredictionRequest(BaseModel):
 
     @model_validator(mode="after")
     def _one_source_per_score(self) -> PredictionRequest:
+        if (
+            self.employed is not None
+            and self.employment_status is not None
+            and self.employed != (self.employment_status in EMPLOYED_STATUSES)
+        ):
+            raise _field_error(
+                "employed",
+                f"employed {str(self.employed).lower()} contradicts employment_status {self.employment_status} "
+                f"(employed means one of: {', '.join(EMPLOYED_STATUSES)})",
+            )
         if self.oxford_pre is not None and self.oxford_items is not None:
             raise _field_error("oxford_items", "give oxford_pre or oxford_items, not both")
         if self.eq5d_pre is not None and self.eq5d_items is not None:

@@ -55,7 +55,14 @@ class OutcomePrediction(BaseModel):
     upper: float | None = Field(None, description="Upper end of the prediction interval.")
     interval_level: float | None = Field(None, description="Nominal coverage of the interval (0.9 = 90 %).")
     threshold: float | None = Field(None, description="Threshold defining a binary outcome, e.g. MIC points.")
-    typical: Figure | None = Field(description="The same figure for a typical patient of the same joint.")
+    typical: Figure | None = Field(
+        description="The same figure for the typical patient of this model (typical_patient), same joint and year."
+    )
+    typical_patient: dict[str, Value] | None = Field(
+        None,
+        description="The typical training patient of this model: median of each number and most common level of "
+        "its own training rows, inside its population (e.g. employed, of working age, for return to work).",
+    )
     factors: list[Factor] = Field(description="Top factors, largest effect first.")
     explained: bool = Field(description="False when no credible explanation is available for this model.")
     model: ModelRef
@@ -76,7 +83,15 @@ class Imputed(BaseModel):
     """A feature the models use that the request left out, filled in as in training."""
 
     field: str
-    value: Value = Field(description="Value put in (the models' training-time fill value).")
+    value: Value = Field(
+        description="Value the transparent model puts in: the typical training value, or the training median "
+        "(numbers missing in training, with a missing indicator); null when the model keeps a missing value as "
+        "its own level."
+    )
+    handled_by_model: bool = Field(
+        description="True when the model handles the missing value itself, as in training (the feature was "
+        "missing for some training patients); false when the service fills in the typical value."
+    )
 
 
 class Caution(BaseModel):
@@ -98,7 +113,8 @@ class PredictionResponse(BaseModel):
     pre_op: PreOp
     outcomes: list[OutcomePrediction]
     typical_patient: dict[str, Value] = Field(
-        description="The typical training patient of this joint (median of numbers, most common category)."
+        description="The typical training patient of this joint (median of numbers, most common category) over the "
+        "models that apply to every patient; each outcome's own typical patient is in its typical_patient."
     )
     imputed: list[Imputed]
     cautions: list[Caution]

@@ -26,7 +26,7 @@ from vbhc.core.errors import ConfigError
 from vbhc.schemas import load_schema
 from vbhc.serve._model import ModelInfo, ServedModel
 from vbhc.serve._outcomes import JOINT_OUTCOMES, JOINTS, POOLED_OUTCOMES, Outcome, model_name, required_model_names
-from vbhc.serve._request import OXFORD_INSTRUMENT, PredictionRequest, field_unit
+from vbhc.serve._request import EMPLOYED_STATUSES, OXFORD_INSTRUMENT, PredictionRequest, field_unit
 from vbhc.serve._response import (
     Caution,
     Imputed,
@@ -42,7 +42,8 @@ TOP_FACTORS = 3
 # Request fields that are episode columns of the same name.
 _DIRECT_FIELDS = (
     "joint", "age", "sex", "bmi", "asa_class", "smoking", "alcohol_units_week", "indication",
-    "charlson_index", "anxiety_depression", "eqvas_pre", "employed",
+    "charlson_index", "anxiety_depression", "eqvas_pre", "employed", "employment_status", "arthroplasty_type",
+    "bilateral_same_day", "prior_contralateral", "pain_pre",
 )
 # Episode columns derived from a request field: a factor is reported under the field.
 _SOURCE_FIELD = {"age_band": "age"}
@@ -98,31 +99,35 @@ class PredictionService:
             + [(o, self.models[model_name("all", o.name)]) for o in POOLED_OUTCOMES]
             for j in JOINTS
         }
-        value_sets = {m.info.eq5d_value_set for m in self.models.values()} - {None}
-        if len(value_sets) > 1:
-            raise ConfigError(f"the models were trained with different EQ-5D value sets: {sorted(value_sets)}")
-        self.eq5d_value_set: str | None = value_sets.pop() if value_sets else None
+        self.eq5d_value_set: str | None = _common_value_set(self.models.values())
         if self.eq5d_value_set is not None:
             _eq5d_table(self.eq5d_value_set)  # an unknown value set fails at start-up, not per request
         self.model_set = _model_set_id(m.info for m in self.models.values())
         self._features = {j: _union(m.info.features for _, m in self._by_joint[j]) for j in JOINTS}
-        self._fill = {j: _merged(m.info.fill_values for _, m in self._by_joint[j]) for j in JOINTS}
+        self._imputation = {j: _imputation(m.info for _, m in self._by_joint[j]) for j in JOINTS}
         self._ranges = {j: _merged_ranges(m.info for _, m in self._by_joint[j]) for j in JOINTS}
         self._categories = {j: _merged_categories(m.info for _, m in self._by_joint[j]) for j in JOINTS}
-        # the typical patient is operated on in the same year as the patient (secular trends)
+        # Each model's typical patient comes from its own training data and population
+        # (return to work: employed patients of working age); the joint's typical patient,
+        # shown beside the request, from the models that apply to every patient.
+        self._model_typical = {
+            (j, o.name): model_typical_patient(m.info, j) for j in JOINTS for o, m in self._by_joint[j]
+        }
+        self._model_typical_plain = {k: _plain_profile(v) for k, v in self._model_typical.items()}
         self.typical_patient = {
-            j: {**_merged(m.info.typical for _, m in self._by_joint[j]), "joint": j, "operation_year": _this_year()}
+            j: {**_merged(m.info.typical for _, m in self._by_joint[j] if not m.info.population), "joint": j}
             for j in JOINTS
         }
+        self._typical_plain = {j: _plain_profile(self.typical_patient[j]) for j in JOINTS}
         self._typical_by_year: dict[tuple[str, int], dict[str, dict[str, float | None]]] = {}
         self._templates = {(j, o.name): self._template(o, m.info) for j in JOINTS for o, m in self._by_joint[j]}
-        self._typical_plain = {j: {k: _plain(v) for k, v in self.typical_patient[j].items()} for j in JOINTS}
         for j in JOINTS:
             self._typical_figures(j, _this_year())
 
-    def typical_profile(self, joint: str) -> dict[str, Any]:
-        """The typical training patient of ``joint`` as JSON-friendly values."""
-        return self._typical_plain[joint]
+    def typical_profile(self, joint: str, year: int | None = None) -> dict[str, Any]:
+        """The typical training patient of ``joint`` (JSON-friendly), operated on in ``year``
+        (default: this year) like the patient it is shown beside."""
+        return {**self._typical_plain[joint], "operation_year": int(year or _this_year())}
 
     # -- preparing one request ---------------------------------------------------------
     def prepare(self, request: PredictionRequest) -> Patient:
@@ -132,10 +137,17 @@ class PredictionService:
         """
         joint = request.joint
         row: dict[str, Any] = {f: getattr(request, f) for f in _DIRECT_FIELDS}
+        if row["employed"] is None and request.employment_status is not None:
+            row["employed"] = request.employment_status in EMPLOYED_STATUSES
         row["age_band"] = _age_band(request.age)
         row["operation_year"] = request.operation_year or _this_year()
         pre_op = self._pre_op(request, row)
-        imputed = [Imputed(field=f, value=_plain(self._fill[joint].get(f))) for f in self._features[joint] if _missing(row.get(f))]
+        fills = self._imputation[joint]
+        imputed = [
+            Imputed(field=f, value=_plain(fills[f][0]), handled_by_model=fills[f][1])
+            for f in self._features[joint]
+            if _missing(row.get(f))
+        ]
         return Patient(joint, row, pre_op, imputed, self._cautions(joint, row))
 
     def _pre_op(self, request: PredictionRequest, row: dict[str, Any]) -> PreOp:
@@ -221,8 +233,10 @@ class PredictionService:
                 for k, i in enumerate(idx):
                     entry = dict(template)
                     if applies[k]:
-                        typical = self._typical_figures(joint, patients[i].row["operation_year"])[outcome.name]
-                        entry.update(figures[k], applicable=True, typical=typical)
+                        year = patients[i].row["operation_year"]
+                        typical = self._typical_figures(joint, year)[outcome.name]
+                        profile = {**self._model_typical_plain[(joint, outcome.name)], "operation_year": int(year)}
+                        entry.update(figures[k], applicable=True, typical=typical, typical_patient=profile)
                         entry["factors"] = self._factor_entries(patients[i], model.info, factors[k])
                     results[i].append(entry)
         return results
@@ -255,17 +269,22 @@ class PredictionService:
             interval_level=info.interval_level if outcome.kind == "continuous" else None,
             threshold=info.threshold,
             typical=None,
+            typical_patient=None,
             factors=[],
             explained=info.explained,
             model=_model_ref(info),
         ).model_dump(mode="json")
 
     def _typical_figures(self, joint: str, year: int) -> dict[str, dict[str, float | None]]:
-        """Every outcome's figures for the typical patient of ``joint`` operated on in ``year``."""
+        """Every outcome's figures for its model's typical patient (see
+        :func:`model_typical_patient`) of ``joint`` operated on in ``year``."""
         key = (joint, int(year))
         if key not in self._typical_by_year:
-            frame = self._frame([{**self.typical_patient[joint], "operation_year": int(year)}], joint)
-            self._typical_by_year[key] = {o.name: _figures(m, frame)[0] for o, m in self._by_joint[joint]}
+            figures = {}
+            for o, m in self._by_joint[joint]:
+                frame = self._frame([{**self._model_typical[(joint, o.name)], "operation_year": int(year)}], joint)
+                figures[o.name] = _figures(m, frame)[0]
+            self._typical_by_year[key] = figures
         return self._typical_by_year[key]
 
     def _frame(self, rows: list[dict[str, Any]], joint: str) -> pd.DataFrame:
@@ -288,6 +307,15 @@ class PredictionService:
             for name in required_model_names()
             for m in [self.models[name]]
         ]
+
+
+def model_typical_patient(info: ModelInfo, joint: str) -> dict[str, Any]:
+    """The typical training patient of one model: the median of each number and the
+    most common level of its training rows, inside its population (the first allowed
+    value of each population column, e.g. ``employed: True`` for return to work), for
+    ``joint`` (a pooled model's typical patient takes the patient's joint)."""
+    population = {k: (v[0] if isinstance(v, list | tuple) else v) for k, v in info.population.items()}
+    return {**info.typical, **population, "joint": joint}
 
 
 def episode_frame(rows: Sequence[dict[str, Any]], columns: Iterable[str]) -> pd.DataFrame:
@@ -424,8 +452,47 @@ def _union(lists: Iterable[Sequence[str]]) -> list[str]:
     return list(dict.fromkeys(f for fs in lists for f in fs))
 
 
+def _common_value_set(models: Iterable[ServedModel]) -> str | None:
+    """The one EQ-5D value set the models were trained with (None if none recorded one).
+
+    EQ-5D answers are valued once per request for every model, so models trained on
+    different value sets cannot be served together: :class:`ConfigError` names them.
+    """
+    by_set: dict[str, list[str]] = {}
+    for m in models:
+        if m.info.eq5d_value_set is not None:
+            by_set.setdefault(m.info.eq5d_value_set, []).append(f"{m.info.name}@{m.info.version}")
+    if len(by_set) > 1:
+        smallest = min(by_set, key=lambda k: (len(by_set[k]), k))
+        others = ", ".join(f"{k} ({len(v)} models)" for k, v in sorted(by_set.items()) if k != smallest)
+        raise ConfigError(
+            f"the models were trained with different EQ-5D value sets: {', '.join(sorted(by_set[smallest]))} "
+            f"with {smallest}, the others with {others}; retrain them on episodes scored with one value set"
+        )
+    return next(iter(by_set), None)
+
+
+def _plain_profile(profile: dict[str, Any]) -> dict[str, Any]:
+    return {k: _plain(v) for k, v in profile.items()}
+
+
+def _imputation(infos: Iterable[ModelInfo]) -> dict[str, tuple[Any, bool]]:
+    """Per feature of a joint: what its first model in display order (the 12-month
+    Oxford score first) puts in for a missing value, and whether the model itself handles
+    it as in training (``True``: median plus missing indicator, or a missing level with
+    value ``None``) rather than the service filling in the typical value (``False``:
+    the feature was never missing in training)."""
+    out: dict[str, tuple[Any, bool]] = {}
+    for info in infos:
+        for f in info.features:
+            out.setdefault(f, (info.fill_values.get(f), f in info.missing_in_training))
+    return out
+
+
 def _merged(dicts: Iterable[Any]) -> dict[str, Any]:
-    """First value per key over the joint's models (their training data are the same)."""
+    """First value per key over models in display order.  Models differ in their training
+    rows (a PROM model only has responders), so this is a summary for display, never
+    what a model is scored on (see :func:`model_typical_patient`)."""
     out: dict[str, Any] = {}
     for d in dicts:
         for k, v in d.items():
