@@ -104,6 +104,84 @@ def test_form_ranges_come_from_the_request_model(client):
     assert 'name="age"' in html and "required" in html
 
 
+class _Form(HTMLParser):
+    """Inputs (value, placeholder), selects (selected option) and the unit label of each field."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.inputs: dict[str, dict[str, str | None]] = {}
+        self.selects: dict[str, str] = {}
+        self.units: dict[str, str] = {}
+        self._select: str | None = None
+        self._label: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "input" and a.get("inputmode") == "decimal":
+            self.inputs[a["name"]] = {"value": a.get("value"), "placeholder": a.get("data-i18n-placeholder")}
+        elif tag == "select":
+            self._select = a["name"]
+            self.selects.setdefault(self._select, "")
+        elif tag == "option" and self._select and "selected" in a:
+            self.selects[self._select] = a["value"]
+        elif tag == "label" and a.get("for", "").startswith("f-"):
+            self._label = a["for"][2:]
+        elif tag == "span" and self._label and "unit" in (a.get("class") or "").split():
+            self.units[self._label] = a["data-i18n"]
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._select = None
+        elif tag == "label":
+            self._label = None
+
+
+def test_every_number_field_shows_its_unit_and_starts_empty_unless_neutral(client):
+    import datetime as dt
+
+    from vbhc.serve._request import field_unit
+
+    form = _Form()
+    form.feed(client.get("/?lang=en").text)
+    en = labels()["en"]
+    numbers = {"age", "bmi", "alcohol_units_week", "charlson_index", "oxford_pre", "eq5d_pre", "eqvas_pre", "pain_pre",
+               "operation_year"}
+    assert set(form.inputs) == numbers
+    for name in numbers:
+        unit = en[form.units[name]]
+        assert unit, name
+        if field_unit(name):  # the unit the episodes schema gives, translated
+            assert unit == field_unit(name), name
+    assert en[form.units["operation_year"]] == "calendar year" and en[form.units["eq5d_pre"]] == "index"
+    # only the planned year has a default; the others start empty and say how they are filled in
+    assert form.inputs["operation_year"]["value"] == str(dt.date.today().year)
+    for name in numbers - {"operation_year", "age"}:
+        assert form.inputs[name] == {"value": None, "placeholder": "optional"}, name
+    assert en["optional"] == "not known: leave empty (filled in as in training)"
+    answers = {k: v for k, v in form.selects.items() if k.startswith(("oxford_item_", "eq5d_item_"))}
+    assert len(answers) == len(set(OXFORD_ITEMS["hip"]) | set(OXFORD_ITEMS["knee"])) + 5
+    assert set(answers.values()) == {""}  # not answered
+    # defaults only where the commonest answer is the neutral one; the rest "not known"
+    assert {k: v for k, v in form.selects.items() if k not in answers} == {
+        "asa_class": "2", "smoking": "never", "indication": "primary_osteoarthritis", "anxiety_depression": "false",
+        "employment_status": "", "arthroplasty_type": "total", "bilateral_same_day": "false",
+        "prior_contralateral": "",
+    }
+
+
+def test_the_form_asks_for_every_fact_the_request_takes(client):
+    from vbhc.serve import PredictionRequest
+
+    html = client.get("/").text
+    names = set(re.findall(r'\bname="([a-z0-9_]+)"', html))
+    # employed is derived from the work status; the answers have their own inputs
+    wanted = set(PredictionRequest.model_fields) - {"employed", "oxford_items", "eq5d_items"}
+    assert wanted <= names, sorted(wanted - names)
+    for field in ("arthroplasty_type", "bilateral_same_day", "prior_contralateral", "pain_pre", "employment_status"):
+        for lang in ("da", "en"):
+            assert labels()[lang][field], (lang, field)
+
+
 def test_docs_describe_the_api_from_its_openapi_schema(client):
     r = client.get("/docs")
     assert r.status_code == 200

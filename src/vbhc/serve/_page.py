@@ -33,6 +33,24 @@ _ENV = Environment(
 )
 
 
+UNITS: dict[str, str] = {
+    "age": "unit_years",
+    "bmi": "unit_bmi",
+    "alcohol_units_week": "unit_alcohol",
+    "charlson_index": "unit_points",
+    "oxford_pre": "unit_points",
+    "eq5d_pre": "unit_eq5d",
+    "eqvas_pre": "unit_points",
+    "pain_pre": "unit_points",
+    "operation_year": "unit_year",
+    "eq5d_gain_12m": "unit_index",
+    "los_days": "unit_days",
+    "cost_1y_dkk": "unit_dkk",
+}
+"""Label key of the unit of every number the page shows: the form's number fields
+(the episodes schema's unit, translated) and the continuous outcomes."""
+
+
 @lru_cache(maxsize=1)
 def labels() -> dict[str, dict[str, str]]:
     """``{"da": {key: text}, "en": {...}}`` from ``static/i18n.json``."""
@@ -72,11 +90,13 @@ def render_index(service: PredictionService, lang: str | None) -> str:
             {"lower": b.lower, "key": "band_" + b.label.replace(" ", "_")} for b in load_prom_settings().oxford_bands
         ],
         "model_set": service.model_set,
+        "units": UNITS,
     }
     return _ENV.get_template("index.html").render(
         lang=first,
         t=labels()[first],
         fields=form_fields(),
+        units=UNITS,
         oxford_items=sorted(set(OXFORD_ITEMS["hip"]) | set(OXFORD_ITEMS["knee"]), key=_item_order),
         oxford_by_joint=OXFORD_ITEMS,
         eq5d_dimensions=list(EQ5DAnswers.model_fields),

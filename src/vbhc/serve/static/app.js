@@ -8,10 +8,9 @@
   const SVG = "http://www.w3.org/2000/svg";
   const RISKS = ["complication_90d", "readmission_90d", "reoperation_2y", "death_90d"];
   const MORE = ["eq5d_gain_12m", "los_days", "return_to_work_6m", "cost_1y_dkk"];
-  const EXPLAINED = ["oxford_12m", "mic_12m", "complication_90d"];
-  const UNIT_KEYS = { age: "unit_years", bmi: "unit_bmi", alcohol_units_week: "unit_alcohol", charlson_index: "unit_points",
-    oxford_pre: "unit_points", eqvas_pre: "unit_points", los_days: "unit_days", cost_1y_dkk: "unit_dkk",
-    eq5d_gain_12m: "unit_index" };
+  const UNIT_KEYS = config.units; // field or outcome -> label key of its unit
+  // how a factor moves each outcome, in words (binary outcomes: chance or risk)
+  const FACTOR_WORDS = { oxford_12m: "score", eq5d_gain_12m: "gain", los_days: "days", cost_1y_dkk: "cost" };
 
   let labels = null;
   let lang = config.lang || config.default_lang;
@@ -104,11 +103,14 @@
     put("joint", data.get("joint") || undefined);
     put("age", numberOrText(data.get("age")));
     put("sex", data.get("sex") || undefined);
-    for (const name of ["bmi", "alcohol_units_week", "charlson_index", "eqvas_pre", "asa_class", "operation_year"]) {
+    for (const name of ["bmi", "alcohol_units_week", "charlson_index", "eqvas_pre", "pain_pre", "asa_class",
+      "operation_year"]) {
       put(name, numberOrText(data.get(name)));
     }
-    for (const name of ["smoking", "indication"]) put(name, data.get(name) || undefined);
-    for (const name of ["anxiety_depression", "employed"]) {
+    for (const name of ["smoking", "indication", "employment_status", "arthroplasty_type"]) {
+      put(name, data.get(name) || undefined);
+    }
+    for (const name of ["anxiety_depression", "bilateral_same_day", "prior_contralateral"]) {
       const v = data.get(name);
       if (v === "true" || v === "false") body[name] = v === "true";
     }
@@ -283,7 +285,7 @@
 
   function factorList(outcome) {
     if (!outcome || !outcome.applicable) return null;
-    const words = outcome.outcome === "oxford_12m" ? "score" : outcome.higher_is_better ? "chance" : "risk";
+    const words = FACTOR_WORDS[outcome.outcome] || (outcome.higher_is_better ? "chance" : "risk");
     const items = outcome.factors.map((f) => {
       const good = (f.direction === "up") === outcome.higher_is_better;
       let effect;
@@ -302,7 +304,23 @@
     let body = el("p", { text: t("factors_none") });
     if (!outcome.explained) body = el("p", { class: "muted", text: t("factors_unavailable") });
     else if (items.length) body = el("ul", {}, ...items);
-    return el("div", { class: "factors" }, el("h4", { text: t(`outcome_${outcome.outcome}`) }), body);
+    return el("div", { class: "factors", id: `factors-${outcome.outcome}` },
+      el("h4", { text: t(`outcome_${outcome.outcome}`) }), body);
+  }
+
+  function naturalFrequency(level) {
+    // 0.9 -> 9 in 10; 0.95 -> 95 in 100
+    const tenths = level * 10;
+    return Math.abs(tenths - Math.round(tenths)) < 1e-9 ? { x: Math.round(tenths), n: 10 }
+      : { x: Math.round(level * 100), n: 100 };
+  }
+
+  function typicalText(outcome) {
+    // a model with a population (return to work: employed) has its own typical patient
+    const text = figureText(outcome, outcome.typical);
+    const tp = outcome.typical_patient;
+    if (!tp || !("employed" in outcome.population) || tp.age === null || tp.age === undefined) return text;
+    return `${text} · ${t("typical_employed", { age: fmt(tp.age) })}`;
   }
 
   function figureText(outcome, figure) {
@@ -343,10 +361,16 @@
     oxCard.append(el("p", { class: "big" }, `${t("oxford_expected_label")} `,
       el("strong", { id: "oxford-expected", text: fmt(ox.estimate) }), ` ${t("unit_points")}`,
       el("span", { class: "band-label", text: ` · ${bandLabel(ox.estimate)}` })));
-    if (ox.lower !== null) oxCard.append(el("p", { text: t("oxford_interval", { low: fmt(ox.lower), high: fmt(ox.upper) }) }));
-    oxCard.append(el("p", { text: pre === null ? t("oxford_before_unknown")
+    if (ox.lower !== null && ox.interval_level) {
+      oxCard.append(el("p", { id: "oxford-interval", text: t("oxford_interval", {
+        ...naturalFrequency(ox.interval_level), low: fmt(ox.lower), high: fmt(ox.upper) }) }));
+    }
+    oxCard.append(el("p", { id: "oxford-before", text: pre === null ? t("oxford_before_unknown")
       : `${t("oxford_before", { value: fmt(pre) })} · ${bandLabel(pre)}` }));
-    if (ox.typical) oxCard.append(el("p", { class: "muted", text: t("oxford_typical", { value: fmt(ox.typical.estimate) }) }));
+    if (ox.typical) {
+      oxCard.append(el("p", { class: "muted", id: "oxford-typical",
+        text: t("oxford_typical", { value: fmt(ox.typical.estimate) }) }));
+    }
     oxCard.append(oxfordScale(ox, pre));
     root.append(oxCard);
 
@@ -369,21 +393,22 @@
       return el("tr", { id: `more-${name}` }, el("th", { scope: "row", text: t(`outcome_${name}`) }),
         el("td", { text: o.applicable ? figureText(o, o)
           : t("employed" in o.population ? "not_applicable" : "not_applicable_generic") }),
-        el("td", { text: o.applicable ? figureText(o, o.typical) : "" }));
+        el("td", { text: o.applicable ? typicalText(o) : "" }));
     });
     root.append(el("article", { class: "card", id: "card-more" }, el("h3", { text: t("more_title") }),
       el("table", {}, el("thead", {}, el("tr", {}, el("th"), el("th", { text: t("this_patient") }),
         el("th", { text: t("typical_patient") }))), el("tbody", {}, ...rows))));
 
     root.append(el("article", { class: "card", id: "card-factors" }, el("h3", { text: t("factors_title") }),
-      el("p", { class: "muted", text: t("factors_intro") }), ...EXPLAINED.map((n) => factorList(by[n]))));
+      el("p", { class: "muted", text: t("factors_intro") }), ...res.outcomes.map(factorList)));
 
     if (res.imputed.length) {
       root.append(el("div", { class: "imputed", id: "imputed" }, el("h3", { text: t("imputed_title") }),
-        el("p", { text: res.imputed.map((i) => {
+        el("ul", {}, ...res.imputed.map((i) => {
           const v = valueText(i.field, i.value);
-          return v ? `${fieldLabel(i.field)} (${v})` : fieldLabel(i.field);
-        }).join(" · ") })));
+          return el("li", { "data-field": i.field,
+            text: `${fieldLabel(i.field)} (${v || t("imputed_by_model")})` });
+        }))));
     }
 
     const m = ox.model;
