@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vbhc.proms import OHS_ITEMS, OKS_ITEMS, oxford_score
+from vbhc.proms import OHS_ITEMS, OKS_ITEMS, load_prom_settings, oxford_score
+from vbhc.proms import _oxford as oxmod
 
 
 def test_item_names():
@@ -47,6 +48,14 @@ def test_missing_item_rule_configurable():
     assert oxford_score(row, instrument="OHS", max_missing=1)[0] == 48.0
     with pytest.raises(ValueError, match="max_missing"):
         oxford_score(row, instrument="OHS", max_missing=12)
+
+
+def test_default_missing_item_rule_comes_from_the_settings(monkeypatch):
+    three_missing = np.array([[np.nan] * 3 + [4.0] * 9])
+    assert np.isnan(oxford_score(three_missing, instrument="OKS")[0])  # shipped: OUI, at most 2
+    strict = load_prom_settings().model_copy(update={"oxford_max_missing_items": 3})
+    monkeypatch.setattr(oxmod, "load_prom_settings", lambda: strict)
+    assert oxford_score(three_missing, instrument="OKS")[0] == 48.0
 
 
 def test_dataframe_items_are_read_by_name():

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from vbhc.proms._instruments import OXFORD_ITEMS
+from vbhc.proms._settings import load_prom_settings
 
 Scale = Literal["0-4", "1-5"]
 OXFORD_MAX_SCORE = 48.0
@@ -90,7 +91,7 @@ def oxford_score(
     instrument: str,
     scale: Scale = "0-4",
     errors: Literal["raise", "coerce"] = "raise",
-    max_missing: int = 2,
+    max_missing: int | None = None,
 ) -> np.ndarray:
     """Oxford Hip (``instrument="OHS"``) or Knee (``"OKS"``) Score, 0-48 points (48 best).
 
@@ -100,9 +101,10 @@ def oxford_score(
     numbers or numeric strings (``"4"``, as read from CSV).  Missing: NaN, None,
     ``pd.NA`` or ``""``.
 
-    - one to ``max_missing`` (default 2) missing items: filled with the mean of the
-      person's answered items, i.e. score = 12 x mean of answered items (not rounded);
-      more missing: NaN.  ``max_missing=0`` gives the complete-case rule.
+    - one to ``max_missing`` missing items (default: ``oxford_max_missing_items`` of
+      ``pipelines/proms.yaml``, shipped 2 as in the OUI user guide): filled with the mean
+      of the person's answered items, i.e. score = 12 x mean of answered items (not
+      rounded); more missing: NaN.  ``max_missing=0`` gives the complete-case rule.
     - ``scale="1-5"``: legacy coding (1 best, 5 worst), converted per item as 5 - answer.
     - invalid answers (outside the scale, not whole numbers, or not numbers at all such as
       ``"x"``) raise ``ValueError`` giving their count over the whole input and the first
@@ -113,6 +115,8 @@ def oxford_score(
         raise ValueError(f"scale must be '0-4' or '1-5', not {scale!r}")
     if errors not in ("raise", "coerce"):
         raise ValueError(f"errors must be 'raise' or 'coerce', not {errors!r}")
+    if max_missing is None:
+        max_missing = load_prom_settings().oxford_max_missing_items
     if not 0 <= max_missing <= 11:
         raise ValueError(f"max_missing must be between 0 and 11, not {plain(max_missing)}")
     names = oxford_items(instrument)
