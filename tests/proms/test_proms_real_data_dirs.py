@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,10 +10,10 @@ CONFTEST = Path(__file__).resolve().parents[1] / "conftest.py"
 
 
 @pytest.fixture
-def fake_shared(monkeypatch, tmp_path):
+def fake_shared(monkeypatch, tmp_path, pytestconfig):
     """Point tests/conftest.py's ../shared paths at ``tmp_path/shared`` (not created)."""
-    conftest = next(
-        m for m in list(sys.modules.values()) if Path(getattr(m, "__file__", None) or "/").resolve() == CONFTEST
+    conftest = next(  # conftest modules are registered as plugins (their module names may clash)
+        m for m in pytestconfig.pluginmanager.get_plugins() if Path(getattr(m, "__file__", None) or "/").resolve() == CONFTEST
     )
     shared = tmp_path / "shared"
     nhs = shared / "realdata" / "nhs-proms"
