@@ -242,6 +242,22 @@ def _codes_from_levels(columns: list[Any]) -> tuple[np.ndarray, np.ndarray, np.n
     return codes, missing, ok & ~missing
 
 
+def _five_digits(char: Callable[[int], np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Codes from the character codes ``char(k)`` of positions k = 0..4, and which are all ``0``-``9``.
+
+    Unsigned subtraction wraps characters below ``0`` to large values, so one comparison
+    checks the digit range.  Codes of rows that are not five digits are 0.
+    """
+    codes = np.zeros(n, np.int64)
+    ok = np.ones(n, bool)
+    for k in range(5):
+        c = char(k)
+        d = c - c.dtype.type(48)
+        ok &= d <= 9
+        codes = codes * 10 + d
+    return np.where(ok, codes, 0), ok
+
+
 def _codes_from_strings(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     arr = arr.astype(str) if arr.dtype.kind == "S" else arr
     width = arr.dtype.itemsize // 4
@@ -252,12 +268,7 @@ def _codes_from_strings(arr: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     empty = chars[:, 0] == 0
     if width < 5:
         return np.zeros(n, np.int64), empty, np.zeros(n, bool)
-    codes = np.zeros(n, np.int64)
-    ok = np.ones(n, bool)
-    for k in range(5):
-        d = chars[:, k] - np.uint32(48)  # wraps below '0', so one comparison suffices
-        ok &= d <= 9
-        codes = codes * 10 + d
+    codes, ok = _five_digits(lambda k: chars[:, k], n)
     if width > 5:
         ok &= (chars[:, 5:] == 0).all(axis=1)
     return np.where(ok, codes, 0), empty, ok
@@ -304,21 +315,10 @@ def _codes_from_arrow(strings: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, 
     ok = np.zeros(n, bool)
     if five.all():  # the usual case: every profile five bytes, stored back to back
         digits = data[offsets[0] : offsets[0] + 5 * n].reshape(n, 5)
-        good = np.ones(n, bool)
-        for k in range(5):
-            d = digits[:, k] - np.uint8(48)  # wraps below '0', so one comparison suffices
-            good &= d <= 9
-            codes = codes * 10 + d
-        return np.where(good, codes, 0), missing, good
+        codes, ok = _five_digits(lambda k: digits[:, k], n)
+        return codes, missing, ok
     start = offsets[:-1][five]
-    code = np.zeros(len(start), np.int64)
-    good = np.ones(len(start), bool)
-    for k in range(5):
-        d = data[start + k] - np.uint8(48)
-        good &= d <= 9
-        code = code * 10 + d
-    codes[five] = np.where(good, code, 0)
-    ok[five] = good
+    codes[five], ok[five] = _five_digits(lambda k: data[start + k], len(start))
     return codes, missing, ok
 
 
