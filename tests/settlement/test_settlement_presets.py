@@ -12,22 +12,25 @@ from vbhc.settlement import list_presets, load_scenario, presets_dir, simulate
 REGIONS = {"hovedstaden": 1084, "sjaelland": 1085, "syddanmark": 1083, "midtjylland": 1082, "nordjylland": 1081}
 YEARS = (2014, 2015, 2016)
 
-# (tariff share up to baseline, rate above baseline, settlement level, pool in DKK or None)
+# (tariff share up to baseline, rate above baseline, settlement level, pool cap in DKK or None,
+#  approved over-activity pool in DKK or None)
 ACTIVITY = {
-    ("hovedstaden", 2014): (0.50, 0.50, "hospital", 120_000_000),  # 004:774-819
-    ("hovedstaden", 2015): (0.50, 0.50, "hospital", 188_300_000),  # 004:821-839
-    ("hovedstaden", 2016): (0.50, 0.50, "hospital", 140_000_000),  # 004:821-839
-    ("sjaelland", 2014): (0.70, 0.40, "hospital", None),  # 004:902-942, grant 30 %
-    ("sjaelland", 2015): (0.70, 0.40, "hospital", None),
-    ("syddanmark", 2014): (0.55, 0.55, "hospital", None),  # 004:1050-1056, no cap
-    ("syddanmark", 2015): (0.55, 0.55, "hospital", None),  # 004:1186-1222
-    ("syddanmark", 2016): (0.55, 0.55, "hospital", None),
-    ("midtjylland", 2014): (0.50, 0.50, "hospital", 30_000_000),  # 004:1830-1860, ~20-40 mio.
-    ("midtjylland", 2015): (0.50, 0.50, "hospital", 30_000_000),
-    ("midtjylland", 2016): (0.50, 0.50, "hospital", 30_000_000),
-    ("nordjylland", 2014): (0.40, 0.50, "department", 9_300_000),  # 004:1489-1533
-    ("nordjylland", 2015): (0.40, 0.50, "department", 9_400_000),
-    ("nordjylland", 2016): (0.40, 0.40, "hospital", 11_000_000),  # 004:1443-1457
+    # over-activity not paid as a rule; an approved pool, off by default (004:774-839)
+    ("hovedstaden", 2014): (0.50, 0.0, "hospital", None, 120_000_000),
+    ("hovedstaden", 2015): (0.50, 0.0, "hospital", None, 188_300_000),
+    ("hovedstaden", 2016): (0.50, 0.0, "hospital", None, 140_000_000),
+    ("sjaelland", 2014): (0.70, 0.40, "hospital", None, None),  # 004:902-942, grant 30 %
+    ("sjaelland", 2015): (0.70, 0.40, "hospital", None, None),
+    ("syddanmark", 2014): (0.55, 0.55, "hospital", None, None),  # 004:1050-1056, no cap
+    ("syddanmark", 2015): (0.55, 0.55, "hospital", None, None),  # 004:1186-1222
+    ("syddanmark", 2016): (0.55, 0.55, "hospital", None, None),
+    # 50 %/0 %, approved projects ~20-40 mio. kr. (004:1336-1341, 1834-1848; digest §7 D25)
+    ("midtjylland", 2014): (0.50, 0.0, "hospital", None, 30_000_000),
+    ("midtjylland", 2015): (0.50, 0.0, "hospital", None, 30_000_000),
+    ("midtjylland", 2016): (0.50, 0.0, "hospital", None, 30_000_000),
+    ("nordjylland", 2014): (0.40, 0.50, "department", 9_300_000, None),  # 004:1489-1533
+    ("nordjylland", 2015): (0.40, 0.50, "department", 9_400_000, None),
+    ("nordjylland", 2016): (0.40, 0.40, "hospital", 11_000_000, None),  # 004:1443-1457
 }
 
 
@@ -38,7 +41,7 @@ def _schemes(scenario):
 def test_every_region_and_year_has_a_preset():
     names = set(list_presets())
     assert {f"{r}-{y}" for r in REGIONS for y in YEARS} <= names
-    assert {"bundled-warranty", "bundled-p4p", "outcome-contingent", "denmark-2016"} <= names
+    assert {"bundled-warranty", "bundled-p4p", "outcome-contingent", "outcome-oe", "denmark-2016"} <= names
 
 
 @pytest.mark.parametrize(("region", "year"), [(r, y) for r in REGIONS for y in YEARS])
@@ -48,12 +51,18 @@ def test_preset_parameters_match_the_seeds(region, year):
     schemes = _schemes(s)
     assert all(x.regions == [REGIONS[region]] for x in s.schemes)
     if (region, year) in ACTIVITY:
-        tariff, above, level, pool = ACTIVITY[(region, year)]
+        tariff, above, level, pool, approved = ACTIVITY[(region, year)]
         a = schemes["activity"]
         assert (a.tariff_share, a.above_baseline_rate, a.level) == (tariff, above, level)
         assert a.baseline.source == "previous_year" and a.baseline.productivity_requirement == 0.02  # 004:648-652
+        assert a.budget is not None and a.budget.change == 0.0  # 000:40-46: more activity for the same money
         assert (a.cap.pool_dkk if a.cap is not None else None) == pool
+        assert (a.approved_pool.pool_dkk if a.approved_pool is not None else None) == approved
+        if approved is not None:  # the pool is an explicit option, off by default: nothing paid above baseline
+            assert not a.approved_pool.enabled and a.over_activity == (0.0, None)
         assert a.grant == pytest.approx(0.30 if region == "sjaelland" else 1 - tariff)
+        # implicit defaults are written out (with their source or "default, not in the seeds")
+        assert {"grant_share", "deduction_rate", "budget", "level"} <= a.model_fields_set
     else:  # Sjælland 2016: activity budget without mechanical sanctions (004:861-875, 958-1020)
         assert "activity" not in schemes and schemes["frame_budget"].targets == []
     state, municipal = schemes["state_pool"], schemes["municipal_cofinancing"]
@@ -71,11 +80,26 @@ def test_bonus_pools_match_the_seeds():
     assert weights == {"cancer_packages": 0.25, "diagnosis_treatment_rights": 0.75}  # 004:3051-3059
 
 
-def test_every_numeric_parameter_cites_its_source():
+SOURCE = re.compile(r"#.*(\d{3}:\d+|assumption|default, not in the seeds)")
+UNCITED_KEYS = {"name", "type", "description"}
+
+
+def test_every_parameter_cites_its_source():
+    """Every parameter of a preset's schemes (numbers, booleans, words, lists) carries the
+    seed line it comes from, or says it is an assumption or a default not in the seeds."""
+    checked = 0
     for path in sorted((presets_dir() / "presets").glob("*.yaml")):
+        in_schemes = False
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if re.match(r"^\s+[a-z_]+: -?[0-9][0-9.]*\s*(#|$)", line):
-                assert re.search(r"#.*(\d{3}:\d+|assumption)", line), f"{path.name}:{number}: no source: {line.strip()}"
+            if line.startswith("schemes:"):
+                in_schemes = True
+                continue
+            m = re.match(r"^\s+(?:- )?([a-z_]+): (?!#)(\S.*)$", line)
+            if not in_schemes or not m or m.group(1) in UNCITED_KEYS:
+                continue
+            checked += 1
+            assert SOURCE.search(line), f"{path.name}:{number}: no source: {line.strip()}"
+    assert checked > 15 * 15  # regions, levels, flags and sources are checked, not only numbers
 
 
 def test_presets_and_alternatives_run_side_by_side():
