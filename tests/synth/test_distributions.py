@@ -85,9 +85,13 @@ def test_outcome_rates(generated):
     complete = ep.followup_complete_2y.astype(bool)
     rate_overlaps(ep.revision_2y[complete], 0.01, 0.03)
     rate_overlaps(ep.complication_90d, 0.04, 0.09)
-    types = [c for c in ep.columns if c.startswith("complication_") and c != "complication_90d"]
-    assert all(ep[c].sum() > 0 for c in types)
-    assert (ep[types].any(axis=1) == ep.complication_90d).all()
+    for window in ("90d", "2y"):
+        types = [c for c in ep.columns if c.startswith("complication_") and c.endswith(f"_{window}")
+                 and c != f"complication_{window}"]
+        assert len(types) == 5 and all(ep[c].sum() > 0 for c in types), window
+        known = ep[f"complication_{window}"].notna()
+        assert (ep.loc[known, types].fillna(False).any(axis=1) == ep.loc[known, f"complication_{window}"]).all()
+    rate_overlaps(ep.complication_2y, 0.03, 0.12)
     assert (ep.contralateral_sequence == 2).sum() > 20 and ep.bilateral_same_day.sum() > 0
     employed = ep[ep.employed]
     rate_overlaps(employed.return_to_work_6m, 0.65, 0.85)

@@ -15,7 +15,7 @@ from vbhc.synth._calendar import to_datetime64_days
 from vbhc.synth._dirt import DIRT_COLUMNS, Injector
 from vbhc.synth._frame import Frame
 from vbhc.synth._generate import TIMEPOINTS, Block
-from vbhc.synth._world import World
+from vbhc.synth._world import DERIVED_EFFECT_OUTCOMES, World
 
 RAW_TABLES = ("patients", "contacts", "diagnoses", "procedures", "arthroplasty_registry", "prom_responses", "costs",
               "transfer_payments")
@@ -165,7 +165,7 @@ def _hospital_sums(world: World, blk: Block) -> dict[str, np.ndarray]:
         "volume": np.bincount(ep_h, minlength=h),
         "operations": np.bincount(blk.ops["hospital"], minlength=h),
     }
-    for name in ("mic_12m", "eq5d_gain_12m", "cost_1y_dkk"):
+    for name in DERIVED_EFFECT_OUTCOMES:
         sums[f"effect_{name}"] = np.bincount(ep_h, weights=blk.truth[f"effect_part_{name}"], minlength=h)
     return sums
 

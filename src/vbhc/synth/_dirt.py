@@ -1,7 +1,11 @@
 """Dirt of real registry extracts, injected at ``--dirty-rate`` and recorded row by row.
 
-Per raw table about ``rate x rows`` dirty rows are added or changed, split over the
-kinds in ``parameters["dirt"]["tables"]``.  Most dirt is *added* rows that validation
+Per raw table ``round(rate x rows)`` dirty rows are added or changed, split over the
+kinds in ``parameters["dirt"]["tables"]``.  Kinds that need a particular row (a split
+needs an index stay of at least 6 hours, a late registration room before death, a
+missing-item code an unanswered item) may run out of such rows at high rates; what they
+cannot inject is added as duplicate rows instead, so every table gets its full share,
+and ``truth/dirt`` records every row as the kind actually injected.  Most dirt is *added* rows that validation
 rejects (duplicates, future dates, unknown codes, orphan keys, negative or impossible
 amounts, out-of-range answers for unanswered items), so the accepted rows are the clean
 data and the truth is unchanged.  Split and overlapping index stays and registry dates
@@ -25,6 +29,8 @@ from vbhc.synth._tables import dates, keys, person_pseudonyms, timestamps
 from vbhc.synth._world import World
 
 DIRT_COLUMNS = ("table", "kind", "column", "row_key", "person_id", "episode_id", "destructive", "detected_by")
+FALLBACK_KIND = "duplicate_row"  # injected instead of what a kind could not (it has no row to change)
+UNKNOWN_DRG_CODES = ("08MP99", "08MA99", "30PR99", "04MA99")  # well-formed DRG/DAGS codes without a tariff
 
 
 class DirtLog:
@@ -45,6 +51,11 @@ class DirtLog:
         self.rows["episode_id"] += episode_ids if episode_ids is not None else [None] * n
         self.rows["destructive"] += [destructive] * n
         self.rows["detected_by"] += [detected_by] * n
+
+    @property
+    def n(self) -> int:
+        """Dirty rows recorded so far."""
+        return len(self.rows["kind"])
 
     def lose(self, episode_rows: np.ndarray, token: str) -> None:
         for e in np.asarray(episode_rows).tolist():
@@ -93,6 +104,8 @@ def _with(t: pa.Table, **columns: pa.Array) -> pa.Table:
 
 
 def _sample(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
+    """Up to ``k`` distinct sorted row numbers of ``n`` (fewer when n < k: the caller
+    logs what it injects and the shortfall becomes duplicate rows)."""
     k = min(k, n)
     return np.sort(rng.choice(n, size=k, replace=False)) if k else np.zeros(0, np.int64)
 
@@ -112,14 +125,23 @@ class Injector:
         first = ("late_registration", "out_of_range", "split_contact", "overlapping_contact")  # change rows first
         for name in ("patients", "contacts", "diagnoses", "procedures", "arthroplasty_registry", "prom_responses",
                      "costs", "transfer_payments"):
+            if FALLBACK_KIND not in spec[name]:
+                raise ValueError(f"parameters dirt.tables.{name}: needs {FALLBACK_KIND!r} (takes up the shortfall)")
             counts = allocate(rate, self.t[name].num_rows, spec[name])
             added = []
-            for kind in sorted(counts, key=lambda k: (k not in first, list(counts).index(k))):
+            shortfall = 0
+            kinds = [k for k in counts if k != FALLBACK_KIND]
+            for kind in sorted(kinds, key=lambda k: (k not in first, kinds.index(k))):
                 k = counts[kind]
                 if k:
+                    logged = self.log.n
                     extra = getattr(self, f"_{kind}")(name, k)
-                    if extra is not None:
+                    shortfall += k - (self.log.n - logged)
+                    if extra is not None and extra.num_rows:
                         added.append(extra)
+            k = counts[FALLBACK_KIND] + shortfall
+            if k:
+                added.append(self._duplicate_row(name, k))
             if added:
                 self.t[name] = pa.concat_tables([self.t[name], *added])
         return self.t, self.log
@@ -181,6 +203,16 @@ class Injector:
         return rows
 
     def _unknown_code(self, name: str, k: int) -> pa.Table:
+        """Codes outside the allowed values or pattern, and (contacts, costs) well-formed
+        codes absent from the reference: a department of another hospital, a DRG/DAGS
+        group without a tariff in its year."""
+        half = k // 2 if name in ("contacts", "costs") else 0
+        parts = [self._malformed_code(name, k - half)]
+        if half:
+            parts.append(self._unreferenced_code(name, half))
+        return pa.concat_tables(parts)
+
+    def _malformed_code(self, name: str, k: int) -> pa.Table:
         rows = self._template(name, k)
         bad = lambda values: pa.array([values[i] for i in self.rng.integers(0, len(values), k)])  # noqa: E731
         if name == "contacts":
@@ -206,6 +238,26 @@ class Injector:
         self.log.add(name, "unknown_code", column, row_keys(name, rows), _pids(rows), f"{check}:{column}")
         return rows
 
+    def _unreferenced_code(self, name: str, k: int) -> pa.Table:
+        """Well-formed codes that the reference does not know (validation needs the
+        reference to find them): contacts with a department of another hospital, DRG
+        tariff costs of a group that has no tariff."""
+        rows = self._template(name, k)
+        if name == "contacts":
+            codes = pa.array(list(self.world.hospitals.code), pa.string())
+            own = pc.index_in(rows["hospital_id"], value_set=codes).to_numpy(zero_copy_only=False)
+            other = (own + self.rng.integers(1, len(codes), k)) % len(codes)
+            dept = pc.binary_join_element_wise(codes.take(pa.array(other)), pa.array(["030"] * k, pa.string()), "")
+            rows = _with(rows, contact_id=self._new_ids(name, k), department_id=dept)
+            column, rule = "department_id", "department_of_hospital"
+        else:  # costs
+            codes = pa.array([UNKNOWN_DRG_CODES[i] for i in self.rng.integers(0, len(UNKNOWN_DRG_CODES), k)], pa.string())
+            rows = _with(rows, cost_id=self._new_ids(name, k), cost_category=pa.array(["drg_tariff"] * k, pa.string()),
+                         drg_code=codes)
+            column, rule = "drg_code", "foreign_key:drg_tariffs"
+        self.log.add(name, "unknown_code", column, row_keys(name, rows), _pids(rows), rule)
+        return rows
+
     def _spare_weeks(self, k: int) -> np.ndarray:
         """ISO weeks of the year before the extract (no real row there) for added DREAM rows."""
         return (self.world.cfg.start_year - 1) * 100 + self.rng.integers(1, 53, k)
@@ -228,6 +280,8 @@ class Injector:
         """Unanswered Oxford items recorded with the paper form's missing code 9."""
         holes = self.ctx["prom_holes"]
         pick = _sample(self.rng, len(holes["response_row"]), k)
+        if not len(pick):
+            return None
         rows = self.t[name].take(pa.array(holes["response_row"][pick]))
         rows = _with(rows, item=pa.array(holes["item"][pick], pa.string()), answer=pa.array(np.full(len(pick), 9.0)))
         self.log.add(name, "missing_code", "answer", row_keys(name, rows), _pids(rows), "answer_on_instrument_scale")
@@ -257,6 +311,8 @@ class Injector:
         t = self.t["arthroplasty_registry"]
         has = np.flatnonzero(t["bmi"].is_valid().to_numpy(zero_copy_only=False))
         rows = has[_sample(self.rng, len(has), k)]
+        if not len(rows):
+            return None
         self.t["arthroplasty_registry"] = _replace(t, "bmi", rows, pc.multiply(t["bmi"].take(pa.array(rows)), 10.0))
         changed = self.t["arthroplasty_registry"].take(pa.array(rows))
         episode = self.ctx["registry_episode"][rows]
@@ -270,6 +326,8 @@ class Injector:
         t = self.t["prom_responses"]
         oxford = self.ctx["prom_oxford_rows"]
         rows = oxford[_sample(self.rng, len(oxford), k)]
+        if not len(rows):
+            return None
         self.t["prom_responses"] = _replace(t, "answer", rows, pa.array(np.full(len(rows), 44.0)))
         changed = self.t["prom_responses"].take(pa.array(rows))
         episodes = self.ctx["prom_row_episodes"](rows)  # (m, 2): the operation's episode and a bilateral partner
@@ -287,6 +345,8 @@ class Injector:
         t = self.t[name]
         ok = np.flatnonzero(self.ctx["registry_shift_room"] >= 1)
         rows = ok[_sample(self.rng, len(ok), k)]
+        if not len(rows):
+            return None
         shift = np.minimum(self.rng.integers(1, 4, len(rows)), self.ctx["registry_shift_room"][rows])
         day = self.ctx["registry_day"][rows] + shift
         self.t[name] = _replace(t, "operation_date", rows, dates(day))
@@ -308,6 +368,8 @@ class Injector:
         free = self.ctx["splittable"]
         pick = _sample(self.rng, len(free), k)
         rows = free[pick]
+        if not len(rows):
+            return None
         self.ctx["splittable"] = np.delete(free, pick)
         start = self.ctx["contact_start"][rows]
         end = self.ctx["contact_end"][rows]
@@ -318,7 +380,7 @@ class Injector:
         self.t["contacts"] = _replace(t, "end_time", rows, timestamps(cut))
         part = t.take(pa.array(rows))
         dept = pc.binary_join_element_wise(pc.utf8_slice_codeunits(part["hospital_id"], 0, 4),
-                                           pa.array(["017"] * len(rows)), "")
+                                           pa.array(["017"] * len(rows), pa.string()), "")
         part = _with(part, contact_id=self._new_ids("contacts", len(rows)), start_time=timestamps(second_start),
                      department_id=dept)
         kind = "overlapping_contact" if overlap else "split_contact"

@@ -17,7 +17,8 @@ from vbhc.synth import _tables as tb
 from vbhc.synth._calendar import MINUTES_PER_DAY, week_index, week_monday, year_of
 from vbhc.synth._frame import Frame, logistic
 from vbhc.synth._outcomes import (
-    draw_outcomes, expected_cost_1y, expected_eq5d, expected_oxford, linear_predictors, los_pmf, prob_oxford_at_least,
+    draw_outcomes, expected_cost_1y, expected_eq5d, expected_oxford, expected_readmission_within, expected_revision_2y,
+    linear_predictors, los_pmf, prob_oxford_at_least,
 )
 from vbhc.synth._params import design_matrix, linear_predictor
 from vbhc.synth._population import K_ELECTIVE, K_LATER, K_UNDER18, draw_population
@@ -271,7 +272,8 @@ def move_reoperations_from_later_windows(rng, ops: Frame, draws: Frame) -> None:
     order = np.lexsort((ops["op_day"], ops["person"]))
     day = ops["op_day"] + draws["reop_day"]
     for shift in (1, 2, 3):
-        nxt = np.r_[order[shift:], np.full(shift, -1)]
+        nxt = np.full(len(order), -1)  # the operation ``shift`` places later in (person, day) order
+        nxt[: max(len(order) - shift, 0)] = order[shift:]
         same = (nxt >= 0) & (ops["person"][np.maximum(nxt, 0)] == ops["person"][order])
         o = order[same]
         later_day = ops["op_day"][nxt[same]]
@@ -415,8 +417,10 @@ def truth_columns(world: World, persons: Frame, ops: Frame, ep: dict, eta: dict,
     t["expected_eq5d_12m"] = expected_eq5d(world, eq5d_decrements(), eta["oxford_12m"][rows], o12["sigma"], extra)
     t["expected_eq5d_gain_12m"] = t["expected_eq5d_12m"] - t["eq5d_pre"]
     t["expected_complication_90d"] = draws["p_comp"][rows]
+    t["expected_readmission_30d"] = expected_readmission_within(world, draws.take(rows), 30)
     t["expected_readmission_90d"] = draws["p_readm"][rows]
     t["expected_reoperation_2y"] = draws["p_reop"][rows]
+    t["expected_revision_2y"] = expected_revision_2y(world, draws["p_reop"][rows])
     t["expected_death_90d"] = draws["p_death"][rows]
     t["expected_los_days"] = los_pmf(draws["mu_los"][rows]) @ np.arange(31)
     t["expected_return_to_work_6m"] = np.where(t["employed"], p_rtw[rows], np.nan)
@@ -431,13 +435,17 @@ def truth_columns(world: World, persons: Frame, ops: Frame, ep: dict, eta: dict,
     eta12_0 = eta["oxford_12m"][rows] - eff["oxford_12m"][h]
     t["effect_part_mic_12m"] = t["expected_mic_12m"] - prob_oxford_at_least(t["oxford_pre"] + thr, eta12_0,
                                                                               o12["sigma"])
-    t["effect_part_eq5d_gain_12m"] = t["expected_eq5d_12m"] - expected_eq5d(world, eq5d_decrements(), eta12_0,
-                                                                             o12["sigma"], extra)
+    t["effect_part_eq5d_12m"] = t["expected_eq5d_12m"] - expected_eq5d(world, eq5d_decrements(), eta12_0,
+                                                                        o12["sigma"], extra)
+    t["effect_part_eq5d_gain_12m"] = t["effect_part_eq5d_12m"]  # eq5d_pre does not depend on the hospital
     d0 = Frame(draws)
     hh = ops["hospital"]
     for col, outcome in (("p_comp", "complication_90d"), ("p_readm", "readmission_90d"), ("p_reop", "reoperation_2y")):
         d0[col] = logistic(eta[outcome] - eff[outcome][hh])
     d0["mu_los"] = np.exp(eta["los_days"] - eff["los_days"][hh] - world.hospitals.private_los_shift[hh])
+    t["effect_part_readmission_30d"] = t["expected_readmission_30d"] - expected_readmission_within(
+        world, d0.take(rows), 30)
+    t["effect_part_revision_2y"] = t["expected_revision_2y"] - expected_revision_2y(world, d0["p_reop"][rows])
     t["effect_part_cost_1y_dkk"] = t["expected_cost_1y_dkk"] - expected_cost_1y(
         world, o, _pair_reoperations(ops, d0, rows), drg, implant, background)
     return t

@@ -21,6 +21,8 @@ from vbhc.synth._world import COMPLICATION_TYPES, World
 
 MAX_LOS = 30
 OXFORD_MAX = 48
+COMPLICATION_DAY_MEAN = 20.0  # days: a complication after discharge is dated los + 1 + TruncExp(20) (<= day 90)
+READMISSION_WINDOW_DAYS = 90  # readmissions are placed within 90 days of discharge
 # Operations that are not episodes (acute fractures, cancer) carry extra risk.
 _NON_EPISODE_SHIFT = {
     K_FRACTURE: {"death_90d": 2.0, "los_days": 1.2, "complication_90d": 0.5, "readmission_90d": 0.4},
@@ -101,12 +103,12 @@ def draw_outcomes(rng: np.random.Generator, world: World, ops: Frame, eta: dict[
     t_knee = choice(rng, n, [types["knee"][t] for t in COMPLICATION_TYPES])
     ctype = np.where(ops["joint"] == 0, t_hip, t_knee)[src]
     in_stay = (rng.random(n) < pw["complication_in_stay_share"])[src]
-    comp_day = truncated_exponential_int(rng, 20.0, los + 1, np.minimum(90, death_rel))[src]
+    comp_day = truncated_exponential_int(rng, COMPLICATION_DAY_MEAN, los + 1, np.minimum(90, death_rel))[src]
 
     p_readm = logistic(eta["readmission_90d"])
     readm = z["readmission_90d"] < special.ndtri(p_readm)
     k = truncated_exponential_int(rng, pw["readmission_days_after_discharge_exponential_mean"], np.ones(n, np.int64),
-                                  np.minimum(90, death_rel - los))
+                                  np.minimum(READMISSION_WINDOW_DAYS, death_rel - los))
     readm_day = np.where(comp & ~in_stay, comp_day, los + k)[src]
 
     p_reop = logistic(eta["reoperation_2y"])
@@ -180,6 +182,39 @@ def bivariate_normal_cdf(h: np.ndarray, k: np.ndarray, rho: float) -> np.ndarray
 
 
 
+def complication_and_readmission(world: World, p_comp: np.ndarray, p_readm: np.ndarray) -> np.ndarray:
+    """P(complication and readmission) under the Gaussian copula (bivariate normal)."""
+    rho = COPULA_CORRELATION[COPULA_ORDER.index("complication_90d")][COPULA_ORDER.index("readmission_90d")]
+    return bivariate_normal_cdf(special.ndtri(p_comp), special.ndtri(p_readm), rho)
+
+
+def expected_readmission_within(world: World, draws: Frame, days: int = 30) -> np.ndarray:
+    """P(an acute readmission within ``days`` days of discharge) for days <= 90.
+
+    A readmission with a complication after discharge is on the complication's day
+    (1 + TruncExp(20) days after discharge, up to day 90 after the operation); any other
+    on 1 + TruncExp(readmission mean) days after discharge (up to 90).  Exact over the
+    length-of-stay distribution, except that death within 90 days (which shortens the
+    window for < 0.5 % of operations) and the copula between stay length and
+    complication are left out.
+    """
+    pw = world.params["pathway"]
+    s = pw["complication_in_stay_share"]
+    p_cr = complication_and_readmission(world, draws["p_comp"], draws["p_readm"])
+    pmf = los_pmf(draws["mu_los"])
+    span = np.maximum(READMISSION_WINDOW_DAYS - np.arange(pmf.shape[1]), 1)  # days a complication can take
+    f_comp = np.minimum(1.0, (1 - np.exp(-days / COMPLICATION_DAY_MEAN)) / (1 - np.exp(-span / COMPLICATION_DAY_MEAN)))
+    mean = pw["readmission_days_after_discharge_exponential_mean"]
+    f_other = (1 - np.exp(-days / mean)) / (1 - np.exp(-READMISSION_WINDOW_DAYS / mean))
+    after_complication = (1 - s) * p_cr
+    return after_complication * (pmf @ f_comp) + (draws["p_readm"] - after_complication) * f_other
+
+
+def expected_revision_2y(world: World, p_reop: np.ndarray) -> np.ndarray:
+    """P(revision within 2 years if alive): a reoperation that is a revision."""
+    return world.params["pathway"]["reoperation"]["revision_share"] * p_reop
+
+
 def expected_cost_1y(world: World, ops: Frame, draws: Frame, index_drg: np.ndarray, implant_2016: np.ndarray,
                      background: np.ndarray) -> np.ndarray:
     """Expected region-perspective cost (DKK, 2016 prices) with cost_date in [op, op + 365]."""
@@ -198,9 +233,8 @@ def expected_cost_1y(world: World, ops: Frame, draws: Frame, index_drg: np.ndarr
     lo, hi = f["one_year"]["days"]
     total += f["one_year"]["probability"] * _t("08PR02") * max(0, 365 - lo + 1) / (hi - lo + 1)
     # complications and readmissions (Gaussian copula: P(C and R) from the bivariate normal)
-    rho = COPULA_CORRELATION[COPULA_ORDER.index("complication_90d")][COPULA_ORDER.index("readmission_90d")]
     p_c, p_r = draws["p_comp"], draws["p_readm"]
-    p_cr = bivariate_normal_cdf(special.ndtri(p_c), special.ndtri(p_r), rho)
+    p_cr = complication_and_readmission(world, p_c, p_r)
     s = pw["complication_in_stay_share"]
     cc = pw["complication_contact"]
     total += (1 - s) * (p_c - p_cr) * (cc["emergency_share"] * _t(cc["emergency_dags"])

@@ -189,9 +189,14 @@ _DERIVED: dict[str, str] = {
                  "eq5d.decrements; expected_eq5d_12m exact"),
     "eq5d_gain_12m": "eq5d_12m - eq5d_pre; expected = expected_eq5d_12m - eq5d_pre",
     "complication_<type>_90d": "one type per complicated operation, probabilities pathway.complication_types[joint]",
-    "readmission_30d": "readmission day after discharge 1 + TruncExp(40) days (or the complication's day)",
+    "readmission_30d": ("readmission day after discharge 1 + TruncExp(40) days (or the complication's day, 1 + "
+                        "TruncExp(20) days after discharge); expected_readmission_30d = (1 - s) P(C and R) "
+                        "E_los[F_C] + (P(R) - (1 - s) P(C and R)) F_R with s = complication_in_stay_share, the "
+                        "truncated-exponential shares F of 30 days and P(C and R) from the copula (deaths within 90 "
+                        "days ignored)"),
     "reoperation_1y": "reoperation dated by pathway.reoperation (25 % early, 75 % late)",
-    "revision_2y": "a reoperation that is a revision (pathway.reoperation.revision_share)",
+    "revision_2y": ("a reoperation that is a revision (pathway.reoperation.revision_share); expected_revision_2y = "
+                    "revision_share x expected_reoperation_2y"),
     "death_30d, death_1y": "deaths within 90 days uniform over the days after discharge; then pathway.death hazard",
     "cost_1y_dkk": ("sum of the priced events and ordinary care in [op, op + 365 d]; expected_cost_1y_dkk is the "
                     "analytic sum of their expectations (docs/synthetic-registry.md), not a GLM"),
@@ -311,7 +316,7 @@ _PARAMETERS: dict[str, Any] = {
                   "coefficients": {"female": -1.5, "bmi_c": -0.8, "anxiety_depression": -2.5, "asa3": -1.0,
                                    "asa4": -2.0, "age_c": 0.4, "ind_rheumatoid_arthritis": -1.5}},
         "days": {"pre": [-60, -5], "3m": [90, 8, 70, 130], "12m": [365, 15, 300, 430]},
-        "response": {"intercept": {"pre": 2.2, "3m": 0.45, "12m": 0.25}, "latent_per_10_points": 0.35,
+        "response": {"intercept": {"pre": 2.2, "3m": 0.30, "12m": 0.25}, "latent_per_10_points": 0.35,
                      "age_60_79": 0.3, "anxiety_depression": -0.3, "smoking_current": -0.25,
                      "responded_before": 0.8},
         "missing_item_probability": {"oxford": 0.015, "eq5d": 0.01, "single": 0.015},

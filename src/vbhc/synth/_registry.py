@@ -24,9 +24,7 @@ from vbhc.synth._config import BLOCK_PERSONS, GeneratorConfig
 from vbhc.synth._generate import generate_block
 from vbhc.synth._proms import EQ5D_VALUE_SET, eq5d_decrements
 from vbhc.synth._tables import drg_tariffs_table
-from vbhc.synth._world import EFFECT_OUTCOMES, World, build_world
-
-DERIVED_EFFECTS = ("mic_12m", "eq5d_gain_12m", "cost_1y_dkk")
+from vbhc.synth._world import DERIVED_EFFECT_OUTCOMES, EFFECT_OUTCOMES, World, build_world
 
 
 @dataclass
@@ -76,7 +74,7 @@ def hospitals_table(world: World, sums: dict[str, np.ndarray]) -> pa.Table:
         effect = h.effects[outcome] + (h.private_los_shift if outcome == "los_days" else 0.0)
         cols[f"effect_{outcome}"] = pa.array(effect, pa.float64())
     volume = sums["volume"]
-    for name in DERIVED_EFFECTS:
+    for name in DERIVED_EFFECT_OUTCOMES:
         mean = np.divide(sums[f"effect_{name}"], volume, out=np.zeros(len(volume)), where=volume > 0)
         cols[f"effect_{name}"] = pa.array(mean, pa.float64(), mask=volume == 0)
     schema = load_schema("truth_hospitals")

@@ -283,6 +283,16 @@ def episode_truth(world: World, tables: dict[str, Frame], ep: Episodes, death_da
         out[f"complication_{name}_90d"] = flag
         any_comp |= flag
     out["complication_90d"] = any_comp
+    # treated in an acute admission after discharge within 2 years (warranty events)
+    acute_row = (contacts["ctype"][row] == INPATIENT) & contacts["acute"][row]
+    late = EventIndex(contacts["person"][row[acute_row]] * T + ctype[acute_row], contacts["start"][row[acute_row]])
+    hi_2y = (op + 730) * MINUTES_PER_DAY + MINUTES_PER_DAY - 1
+    any_2y = np.zeros(n, bool)
+    for t, name in enumerate(COMPLICATION_TYPES):
+        flag = late.count(ep.person * T + t, dis + 1, hi_2y) > 0
+        out[f"complication_{name}_2y"] = _windowed(flag, known(730))
+        any_2y |= flag
+    out["complication_2y"] = _windowed(any_2y, known(730))
 
     # -- readmissions and activity after discharge ------------------------------------
     acute_in = (contacts["ctype"] == INPATIENT) & contacts["acute"]

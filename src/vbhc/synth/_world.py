@@ -32,6 +32,9 @@ COMPLICATION_TYPES = ("infection", "dislocation", "vte", "periprosthetic_fractur
 _YEAR0 = 1990
 EFFECT_OUTCOMES = ("oxford_12m", "oxford_3m", "complication_90d", "readmission_90d", "reoperation_2y",
                    "death_90d", "los_days", "return_to_work_6m")
+# Outcomes without a GLM of their own: the hospital effect is the mean over its episodes of
+# the expected value with minus without the hospital's effects (truth/hospitals).
+DERIVED_EFFECT_OUTCOMES = ("mic_12m", "eq5d_12m", "eq5d_gain_12m", "readmission_30d", "revision_2y", "cost_1y_dkk")
 
 
 @dataclass
@@ -120,8 +123,6 @@ def build_world(cfg: GeneratorConfig) -> World:
     params = model_parameters()
     codelists = load_codelists()
     prices = load_price_levels()
-    prices.index(np.arange(cfg.start_year, cfg.end_year + 1))  # fail early on missing years
-    prices.sickness_benefit_week(np.arange(cfg.start_year, cfg.end_year + 2))
     bad = cat.check_background_codes(codelists)
     if bad:
         raise AssertionError(f"ordinary-life codes match pathway code lists: {bad}")

@@ -13,11 +13,13 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(..., "--out", help="Output folder: raw tables as <table>.parquet, extract.json, "
                                  "and truth/ (episodes, hospitals, dirt, parameters.json). Replaced files only."),
         persons: int = typer.Option(..., "--persons", min=1, help="Persons, each with at least one primary hip or "
-                                    "knee replacement in the period (about the number of operations)."),
+                                    "knee replacement in the period (about the number of operations). Required."),
         seed: int = typer.Option(..., "--seed", min=0, help="Random seed; the same seed gives byte-identical files."),
-        start_year: int = typer.Option(2010, "--start-year", help="First calendar year of the extract (default 2010)."),
-        end_year: int = typer.Option(2020, "--end-year", help="Last calendar year; the extract date is 31 December "
-                                     "of this year (default 2020)."),
+        start_year: int = typer.Option(2010, "--start-year", help="First calendar year of the extract, from the "
+                                       "first year of pipelines/prices.yaml (2008) (default 2010)."),
+        end_year: int = typer.Option(2020, "--end-year", help="Last calendar year, at least start year + 3 and at "
+                                     "most the last year of pipelines/prices.yaml minus 1 (2025); the extract date "
+                                     "is 31 December of this year (default 2020)."),
         hospitals: int = typer.Option(20, "--hospitals", help="Operating hospitals, 5-27, public and private in the "
                                       "5 regions (default 20)."),
         dirty_rate: float = typer.Option(0.02, "--dirty-rate", help="Share of rows per raw table with injected "
