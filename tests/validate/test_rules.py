@@ -65,20 +65,36 @@ DIRT = [
     ("patients", lambda r: set_value(r, "patients", 4, death_date="1930-01-01"), {4: "death_after_birth"}),
     ("patients", lambda r: set_value(r, "patients", 4, death_date="2021-01-01"), {4: "death_not_in_future"}),
     ("patients", lambda r: add_row(r, "patients", 3), {5: "primary_key"}),
+    ("patients", lambda r: set_value(r, "patients", 4, birth_date="2021-02-01"), {4: "birth_not_in_future"}),
     ("contacts", lambda r: add_row(r, "contacts", 2, contact_id="c9", end_time="2019-04-01 09:00"), {5: "end_not_before_start"}),
     ("contacts", lambda r: add_row(r, "contacts", 2, contact_id="c9", person_id="p999"), {5: "foreign_key:patients"}),
     ("contacts", lambda r: add_row(r, "contacts", 4, contact_id="c9", start_time="2019-07-01 08:00", end_time="2019-07-02 08:00"), {5: "not_after_death"}),
     ("contacts", lambda r: add_row(r, "contacts", 2, contact_id="c9", start_time="2021-01-01 08:00", end_time="2021-01-01 09:00"), {5: "not_in_future"}),
     ("contacts", lambda r: add_row(r, "contacts", 2, contact_type="ward"), {5: "allowed:contact_type;primary_key"}),
     ("contacts", lambda r: add_row(r, "contacts", 2, contact_id="c9", primary_diagnosis="M171"), {5: "pattern:primary_diagnosis"}),
-    ("contacts", lambda r: add_row(r, "contacts", 2, contact_id="c9", hospital_id="80012"), {5: "pattern:hospital_id"}),
+    ("contacts", lambda r: add_row(r, "contacts", 2, contact_id="c9", hospital_id="80012"), {5: "department_of_hospital;pattern:hospital_id"}),
+    ("contacts", lambda r: add_row(r, "contacts", 0, contact_id="c9", department_id="8001-11"), {5: "pattern:department_id"}),
+    ("contacts", lambda r: add_row(r, "contacts", 2, contact_id="c9", department_id="8001011"), {5: "department_of_hospital"}),
     ("diagnoses", lambda r: add_row(r, "diagnoses", 0, contact_id="c404"), {6: "foreign_key:contacts"}),
     ("diagnoses", lambda r: set_value(r, "diagnoses", 1, diagnosis_type="C"), {1: "allowed:diagnosis_type"}),
-    ("procedures", lambda r: set_value(r, "procedures", 0, procedure_date="2021-02-01"), {0: "not_in_future"}),
+    ("procedures", lambda r: set_value(r, "procedures", 0, procedure_date="2021-02-01"), {0: "not_in_future;within_contact"}),
     ("procedures", lambda r: add_row(r, "procedures", 0), {3: "primary_key"}),
     ("procedures", lambda r: add_row(r, "procedures", 1), {3: "primary_key"}),  # missing laterality equals missing
+    # c5 (p004, died 2019-06-30) ends on 2019-06-30: the day after is within the contact's slack but after death.
+    ("procedures", lambda r: set_value(r, "procedures", 2, procedure_date="2019-07-01"), {2: "not_after_death"}),
+    ("procedures", lambda r: set_value(r, "procedures", 0, procedure_date="2019-03-05"), {0: "within_contact"}),
+    ("procedures", lambda r: set_value(r, "procedures", 0, procedure_date="2019-02-27"), {0: "within_contact"}),
     ("arthroplasty_registry", lambda r: set_value(r, "arthroplasty_registry", 1, bmi=5.0), {1: "range:bmi"}),
     ("arthroplasty_registry", lambda r: set_value(r, "arthroplasty_registry", 1, asa_class=7), {1: "range:asa_class"}),
+    ("arthroplasty_registry", lambda r: add_row(r, "arthroplasty_registry", 0, person_id="p004", operation_date="2019-07-01"), {3: "not_after_death"}),
+    ("arthroplasty_registry", lambda r: set_value(r, "arthroplasty_registry", 0, operation_date="2021-01-05"), {0: "not_in_future"}),
+    ("arthroplasty_registry", lambda r: add_row(r, "arthroplasty_registry", 0, person_id="p999"), {3: "foreign_key:patients"}),
+    ("arthroplasty_registry", lambda r: set_value(r, "arthroplasty_registry", 1, joint="shoulder"), {1: "allowed:joint"}),
+    ("arthroplasty_registry", lambda r: set_value(r, "arthroplasty_registry", 1, laterality="both"), {1: "allowed:laterality"}),
+    ("arthroplasty_registry", lambda r: set_value(r, "arthroplasty_registry", 1, smoking="daily"), {1: "allowed:smoking"}),
+    ("arthroplasty_registry", lambda r: set_value(r, "arthroplasty_registry", 1, indication="M16.1"), {1: "allowed:indication"}),
+    ("arthroplasty_registry", lambda r: set_value(r, "arthroplasty_registry", 1, hospital_id="70-5"), {1: "pattern:hospital_id"}),
+    ("arthroplasty_registry", lambda r: set_value(r, "arthroplasty_registry", 1, alcohol_units_week=200.0), {1: "range:alcohol_units_week"}),
     ("prom_responses", lambda r: set_value(r, "prom_responses", 0, answer=7.0), {0: "answer_on_instrument_scale"}),
     ("prom_responses", lambda r: set_value(r, "prom_responses", 3, answer=2.5), {3: "answer_on_instrument_scale"}),
     ("prom_responses", lambda r: set_value(r, "prom_responses", 2, answer=101.0), {2: "answer_on_instrument_scale;range:answer"}),
@@ -88,8 +104,20 @@ DIRT = [
     ("costs", lambda r: set_value(r, "costs", 2, amount_dkk=-350.0), {2: "range:amount_dkk"}),
     ("costs", lambda r: set_value(r, "costs", 2, cost_category="lottery"), {2: "allowed:cost_category"}),
     ("costs", lambda r: set_value(r, "costs", 0, contact_id="c404"), {0: "foreign_key:contacts"}),
+    ("costs", lambda r: add_row(r, "costs", 2, cost_id="k9", person_id="p004", cost_date="2019-07-01"), {4: "not_after_death"}),
+    ("costs", lambda r: set_value(r, "costs", 3, drg_code="30PR99"), {3: "foreign_key:drg_tariffs"}),
+    ("costs", lambda r: set_value(r, "costs", 3, tariff_year=2018), {3: "foreign_key:drg_tariffs"}),
+    ("costs", lambda r: set_value(r, "costs", 3, drg_code="30-PR01"), {3: "foreign_key:drg_tariffs;pattern:drg_code"}),
+    ("costs", lambda r: set_value(r, "costs", 2, tariff_year=1999), {2: "range:tariff_year"}),  # no drg_code: no tariff needed
     ("transfer_payments", lambda r: set_value(r, "transfer_payments", 0, year_week=201960), {0: "valid_iso_week"}),
     ("transfer_payments", lambda r: set_value(r, "transfer_payments", 0, year_week=199901), {0: "range:year_week"}),
+    ("transfer_payments", lambda r: set_value(r, "transfer_payments", 2, year_week=201927), {2: "not_after_death"}),
+    ("drg_tariffs", lambda r: set_value(r, "drg_tariffs", 2, tariff_system="LAGS"), {2: "allowed:tariff_system"}),
+    ("drg_tariffs", lambda r: set_value(r, "drg_tariffs", 2, tariff_dkk=-1.0), {2: "range:tariff_dkk"}),
+    ("drg_tariffs", lambda r: set_value(r, "drg_tariffs", 2, trim_point_days=-3), {2: "range:trim_point_days"}),
+    ("drg_tariffs", lambda r: set_value(r, "drg_tariffs", 2, drg_code="8MP11"), {2: "pattern:drg_code"}),
+    ("drg_tariffs", lambda r: set_value(r, "drg_tariffs", 2, tariff_year=1999), {2: "range:tariff_year"}),
+    ("drg_tariffs", lambda r: add_row(r, "drg_tariffs", 0, tariff_dkk=1.0), {3: "primary_key"}),
 ]
 
 
@@ -173,7 +201,7 @@ def test_values_that_do_not_fit_the_type_are_quarantined_per_row(registry):
     registry["costs"]["tariff_year"] = [2019.0, 2019.5, 2019.0, 2019.0]
     result = validate_registry(registry, extract_date=EXTRACT_DATE)
     assert quarantined(result, "patients") == {4: "type:municipality_code"}
-    assert quarantined(result, "costs") == {1: "type:tariff_year"}
+    assert quarantined(result, "costs") == {1: "foreign_key:drg_tariffs;type:tariff_year"}  # no tariff of 2019.5
     assert result.quarantine["patients"]["municipality_code"].iloc[0] == 70_000  # as read
     assert str(result.accepted["patients"]["municipality_code"].dtype) == "Int16"
 

@@ -37,7 +37,7 @@ def frame(table: str, **columns: list) -> pd.DataFrame:
 
 def clean_registry() -> dict[str, pd.DataFrame]:
     """Five persons; p004 died on 2019-06-30; p005 has no other rows.  Contacts c1 and c2 are one stay split in two
-    overlapping registrations (legitimate: the episode builder joins them)."""
+    overlapping registrations (legitimate: the episode builder joins them).  The tariffs price every DRG/DAGS cost."""
     return {
         "patients": frame(
             "patients",
@@ -112,8 +112,18 @@ def clean_registry() -> dict[str, pd.DataFrame]:
         "transfer_payments": frame(
             "transfer_payments",
             person_id=["p001", "p001", "p004"],
-            year_week=[201910, 201911, 201901],
+            year_week=[201910, 201911, 201926],  # p004 died on Sunday 2019-06-30, in ISO week 201926
             benefit_code=["sickness_benefit", "sickness_benefit", "state_pension"],
+        ),
+        "drg_tariffs": frame(
+            "drg_tariffs",
+            tariff_year=[2019, 2019, 2019],
+            drg_code=["08MP14", "30PR01", "08MP11"],
+            tariff_system=["DRG", "DAGS", "DRG"],
+            description=["Hemialloplastik i hofte", "Telemedicinsk kontakt", "Primær hoftealloplastik"],
+            tariff_dkk=[70000.0, 450.0, 54000.0],
+            trim_point_days=[14, None, 7],
+            per_day_dkk=[2150.0, None, 2350.0],
         ),
     }
 

@@ -42,7 +42,19 @@ def rule_detail(rule: TableRule) -> str:
         return f"`{rule.columns[0]}` <= `{rule.columns[1]}` where both are present."
     if rule.kind == "not_after_reference":
         key = ", ".join(rule.key or [])
-        return f"{cols} not after `{rule.table}.{rule.reference_column}` (same {key}; compared as dates)."
+        via = ""
+        if rule.via is not None:
+            via = f" of the `{rule.via.table}` row of ({', '.join(rule.via.columns)})"
+        if rule.granularity == "iso_week":
+            return (f"{cols} (ISO weeks YYYYWW) not after the week of `{rule.table}.{rule.reference_column}` "
+                    f"(same {key}{via}).")
+        return f"{cols} not after `{rule.table}.{rule.reference_column}` (same {key}{via}; compared as dates)."
+    if rule.kind == "within_reference":
+        start, end = rule.reference_columns or ("", "")
+        key = ", ".join(rule.key or [])
+        days = rule.tolerance_days or 0
+        slack = f", {days} day{'s' if days != 1 else ''} either side allowed" if days else ""
+        return f"{cols} between `{rule.table}.{start}` and `{rule.table}.{end}` (same {key}; dates{slack})."
     if rule.kind == "not_in_future":
         return f"{cols} not after the extract date (compared as dates)."
     if rule.kind == "unique":

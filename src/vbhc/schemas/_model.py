@@ -113,6 +113,7 @@ class ValueRange(_Strict):
 RuleKind = Literal[
     "column_order",
     "not_after_reference",
+    "within_reference",
     "not_in_future",
     "unique",
     "range_by",
@@ -124,17 +125,20 @@ RuleKind = Literal[
 # other rows or tables (checked with DuckDB by vbhc.validate).
 ROW_RULE_KINDS = frozenset({"column_order", "not_in_future", "range_by", "allowed_by", "row_condition"})
 
-# What each kind needs besides ``columns``: (required fields, number of columns or None for >= 1).
-_RULE_FIELDS: dict[str, tuple[frozenset[str], int | None]] = {
-    "column_order": (frozenset(), 2),
-    "not_after_reference": (frozenset({"table", "key", "reference_column"}), None),
-    "not_in_future": (frozenset(), None),
-    "unique": (frozenset(), None),
-    "range_by": (frozenset({"by", "ranges"}), 1),
-    "allowed_by": (frozenset({"by", "allowed"}), 1),
-    "row_condition": (frozenset({"condition"}), None),
+# What each kind needs besides ``columns``: (required fields, optional fields, number of
+# columns or None for >= 1).
+_RULE_FIELDS: dict[str, tuple[frozenset[str], frozenset[str], int | None]] = {
+    "column_order": (frozenset(), frozenset(), 2),
+    "not_after_reference": (frozenset({"table", "key", "reference_column"}), frozenset({"via", "granularity"}), None),
+    "within_reference": (frozenset({"table", "key", "reference_columns"}), frozenset({"tolerance_days"}), None),
+    "not_in_future": (frozenset(), frozenset(), None),
+    "unique": (frozenset(), frozenset(), None),
+    "range_by": (frozenset({"by", "ranges"}), frozenset(), 1),
+    "allowed_by": (frozenset({"by", "allowed"}), frozenset(), 1),
+    "row_condition": (frozenset({"condition"}), frozenset(), None),
 }
-_OPTIONAL_RULE_FIELDS = ("table", "key", "reference_column", "by", "ranges", "allowed", "condition")
+_OPTIONAL_RULE_FIELDS = ("table", "key", "reference_column", "reference_columns", "via", "granularity",
+                         "tolerance_days", "by", "ranges", "allowed", "condition")
 
 
 class TableRule(_Strict):
@@ -146,7 +150,15 @@ class TableRule(_Strict):
       (e.g. a contact's end is not before its start);
     - ``not_after_reference``: no value of ``columns`` (compared as dates) is after the
       referenced ``table``'s ``reference_column`` for the same ``key`` (e.g. no contact
-      after death; the day itself is allowed);
+      after death; the day itself is allowed).  With ``via`` (a foreign key of this
+      table) the ``key`` columns are those of the ``via`` table's row (e.g. a procedure's
+      contact's person).  With ``granularity: iso_week`` the columns hold ISO weeks as
+      ``YYYYWW`` integers, compared with the ISO week of the reference date (the week
+      itself is allowed);
+    - ``within_reference``: every value of ``columns`` (compared as dates) lies between
+      the dates of the referenced ``table``'s two ``reference_columns`` (start, end) for
+      the same ``key``, widened by ``tolerance_days`` on either side (e.g. a procedure
+      within its contact);
     - ``not_in_future``: no value of ``columns`` (compared as dates) after the extract date;
     - ``unique``: ``columns`` together identify at most one row (the first is kept);
     - ``range_by``: ``columns[0]`` lies in ``ranges[value of by]`` (e.g. each PROM
@@ -157,9 +169,9 @@ class TableRule(_Strict):
       is true; rows where it evaluates to missing pass.  ``columns`` lists the columns
       it reads (shown in quarantine reasons).
 
-    All kinds but ``not_after_reference`` and ``unique`` are decided within one row
-    (:data:`ROW_RULE_KINDS`) and are part of :meth:`TableSchema.pandera_schema`; those
-    two need other rows or tables and are checked by :mod:`vbhc.validate`.
+    All kinds but ``not_after_reference``, ``within_reference`` and ``unique`` are decided
+    within one row (:data:`ROW_RULE_KINDS`) and are part of :meth:`TableSchema.pandera_schema`;
+    those three need other rows or tables and are checked by :mod:`vbhc.validate`.
     """
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
@@ -169,6 +181,13 @@ class TableRule(_Strict):
     table: str | None = None
     key: list[str] | None = None
     reference_column: str | None = None
+    reference_columns: list[str] | None = Field(default=None, min_length=2, max_length=2,
+                                                description="start and end columns of the referenced row")
+    via: ForeignKey | None = Field(default=None, description="reach the reference through this foreign key")
+    granularity: Literal["day", "iso_week"] | None = Field(
+        default=None, description="day (dates, the default) or iso_week (YYYYWW integers against the reference's week)"
+    )
+    tolerance_days: int | None = Field(default=None, ge=0, description="days allowed outside the referenced dates")
     by: str | None = Field(default=None, description="column whose value selects the range or allowed values")
     ranges: dict[str, ValueRange] | None = None
     allowed: dict[str, list[Scalar]] | None = None
@@ -176,14 +195,14 @@ class TableRule(_Strict):
 
     @model_validator(mode="after")
     def _fields_fit_kind(self) -> TableRule:
-        required, n_columns = _RULE_FIELDS[self.kind]
+        required, optional, n_columns = _RULE_FIELDS[self.kind]
         if n_columns is not None and len(self.columns) != n_columns:
             raise ValueError(f"kind {self.kind} needs exactly {n_columns} column(s), got {self.columns}")
         for name in _OPTIONAL_RULE_FIELDS:
             given = getattr(self, name) is not None
             if name in required and not given:
                 raise ValueError(f"kind {self.kind} needs {name!r}")
-            if given and name not in required:
+            if given and name not in required | optional:
                 raise ValueError(f"{name!r} does not apply to kind {self.kind}")
         if self.ranges is not None and not self.ranges or self.allowed is not None and not self.allowed:
             raise ValueError("ranges/allowed must list at least one value of 'by'")
@@ -196,9 +215,18 @@ class TableRule(_Strict):
 
     @property
     def referenced_columns(self) -> list[str]:
-        """Columns of this table the rule reads (``columns`` plus ``by`` and ``key``)."""
-        cols = list(self.columns) + ([self.by] if self.by else []) + list(self.key or [])
+        """Columns of this table the rule reads (``columns`` plus ``by`` and ``key``, or
+        the ``via`` foreign key's columns when the key belongs to the ``via`` table)."""
+        key = list(self.via.columns) if self.via is not None else list(self.key or [])
+        cols = list(self.columns) + ([self.by] if self.by else []) + key
         return list(dict.fromkeys(cols))
+
+    @property
+    def reference_tables(self) -> list[str]:
+        """Other tables the rule reads (the ``via`` table, then ``table``)."""
+        if self.kind not in ("not_after_reference", "within_reference"):
+            return []
+        return ([self.via.table] if self.via is not None else []) + [self.table or ""]
 
 
 def column_rule_name(check: str, column: str) -> str:

@@ -56,6 +56,16 @@ class ValidationResult:
         return pd.DataFrame(rows, columns=["table", "rule", "rows", "rate", "example_rows"])
 
 
+    def warning_counts(self) -> pd.DataFrame:
+        """One row per table and warning kind: accepted rows that the episode builder cleans."""
+        rows = [
+            {"table": name, "kind": kind, "rows": w["rows"], "rate": w["rate"]}
+            for name, kinds in self.report["warnings"].items()
+            for kind, w in kinds.items()
+        ]
+        return pd.DataFrame(rows, columns=["table", "kind", "rows", "rate"])
+
+
 def validate_registry(
     tables: Mapping[str, pd.DataFrame | pa.Table],
     schemas: Mapping[str, TableSchema] | None = None,

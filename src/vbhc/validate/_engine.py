@@ -28,7 +28,10 @@ from vbhc.schemas import TableSchema, column_rule_name, rule_detail
 from vbhc.validate._columns import FAILURE_SCHEMA, batch_failures
 from vbhc.validate._input import TableSource, cast_to_schema, first_line, ignored_columns, structure_problems
 from vbhc.validate._settings import ValidateSettings
-from vbhc.validate._tables import after_reference_rows, cascade_rows, duplicate_rows, literal, orphan_rows
+from vbhc.validate._tables import (
+    after_reference_rows, cascade_rows, continued_stay_counts, duplicate_rows, literal, orphan_rows,
+    registry_date_counts, within_reference_rows,
+)
 
 log = get_logger("vbhc.validate")
 
@@ -102,10 +105,30 @@ def rule_catalogue(schema: TableSchema) -> list[RuleInfo]:
     return rules
 
 
+WARNING_KINDS: dict[str, dict[str, str]] = {
+    "contacts": {
+        "split_contact": "inpatient contact starting at most stay_join_hours after an earlier inpatient contact of the "
+        "same person at the same hospital ended: one stay in two registrations, joined by the episode builder",
+        "overlapping_contact": "inpatient contact starting before an earlier inpatient contact of the same person at "
+        "the same hospital ended: one stay in overlapping registrations, joined by the episode builder",
+    },
+    "arthroplasty_registry": {
+        "late_registration": "primary operation registered 1 to registry_match_days days after the patient "
+        "register's index procedure of the same person, joint and side (none on the day): matched by the episode "
+        "builder",
+        "early_registration": "primary operation registered 1 to registry_match_days days before the patient "
+        "register's index procedure of the same person, joint and side (none on the day): matched by the episode "
+        "builder",
+    },
+}
+"""Warnings: accepted registrations that are dirt the episode builder cleans, counted per
+table and kind (never rejected).  The registry kinds need procedures and contacts too."""
+
+
 def validation_order(schemas: dict[str, TableSchema]) -> list[str]:
     """Table names with every table after the tables it refers to (alphabetical otherwise)."""
     deps = {
-        name: {fk.table for fk in s.foreign_keys} | {r.table for r in s.rules if r.kind == "not_after_reference"}
+        name: {fk.table for fk in s.foreign_keys} | {t for r in s.rules for t in r.reference_tables}
         for name, s in schemas.items()
     }
     order: list[str] = []
@@ -242,11 +265,15 @@ class _Run:
         for r in schema.rules:
             if r.kind == "unique":
                 self.insert(table, duplicate_rows(view, r.columns, r.name))
-            elif r.kind == "not_after_reference":
-                if r.table in self.sources:
-                    self.insert(table, after_reference_rows(view, r, f"acc_{r.table}"))
+            elif r.reference_tables:
+                missing = [t for t in r.reference_tables if t not in self.sources]
+                if missing:
+                    self.skipped[table].append(f"{r.name}: table {missing[0]} not validated")
+                elif r.kind == "not_after_reference":
+                    via = f"acc_{r.via.table}" if r.via is not None else None
+                    self.insert(table, after_reference_rows(view, r, f"acc_{r.table}", via))
                 else:
-                    self.skipped[table].append(f"{r.name}: table {r.table} not validated")
+                    self.insert(table, within_reference_rows(view, r, f"acc_{r.table}"))
         for fk in schema.foreign_keys:
             if fk.table not in self.sources:
                 self.skipped[table].append(f"foreign_key:{fk.table}: table {fk.table} not validated")
@@ -263,6 +290,29 @@ class _Run:
             f'CREATE TEMP VIEW "acc_{table}" AS SELECT s.* FROM "src_{table}" s '
             f'ANTI JOIN "rej_{table}" r ON s.__vbhc_row = r.row'
         ).fetchall()
+
+    def warning_counts(self) -> dict[str, dict[str, int]]:
+        """Accepted rows per table and warning kind (:data:`WARNING_KINDS`), for the tables present."""
+        w = self.settings.warnings
+        out: dict[str, dict[str, int]] = {}
+        if "contacts" in self.sources:
+            found = dict(self.sql(continued_stay_counts("acc_contacts", w.stay_join_hours), table="contacts").fetchall())
+            out["contacts"] = {k: int(found.get(k, 0)) for k in WARNING_KINDS["contacts"]}
+        if {"arthroplasty_registry", "procedures", "contacts"} <= set(self.sources):
+            from vbhc.core.codelists import load_codelists
+
+            index = load_codelists().index_procedures
+            codes = pa.table({
+                "prefix": [c for j in ("hip", "knee") for k in ("total", "partial") for c in getattr(index[j], k)],
+                "joint": [j for j in ("hip", "knee") for k in ("total", "partial") for _ in getattr(index[j], k)],
+            })
+            self.con.register("index_codes", codes)
+            query = registry_date_counts("acc_arthroplasty_registry", "acc_procedures", "acc_contacts", "index_codes",
+                                         w.registry_match_days)
+            found = dict(self.sql(query, table="arthroplasty_registry").fetchall())
+            self.con.unregister("index_codes")
+            out["arthroplasty_registry"] = {k: int(found.get(k, 0)) for k in WARNING_KINDS["arthroplasty_registry"]}
+        return out
 
     def rejected_count(self, table: str) -> int:
         return int(self.sql(f'SELECT count(*) FROM "rej_{table}"').fetchall()[0][0])
@@ -365,6 +415,7 @@ def run_validation(
                 rejected[table] = run.rejected_count(table)
                 log.info("%s: %d of %d rows rejected", table, rejected[table], sources[table].num_rows)
             figures = {t: run.rule_figures(t, settings.example_rows) for t in order}
+            warning_rows = run.warning_counts()
             for table in order:
                 n = sources[table].num_rows
                 if rejected[table] > settings.max_quarantined_fraction * n:
@@ -408,6 +459,13 @@ def run_validation(
             "skipped_checks": run.skipped[table],
             "rules": rules,
         }
+    warnings = {
+        table: {
+            kind: {"description": WARNING_KINDS[table][kind], "rows": k, **_rate(k, tables[table]["rows_accepted"])}
+            for kind, k in kinds.items()
+        }
+        for table, kinds in warning_rows.items()
+    }
     total_in = sum(t["rows_in"] for t in tables.values())
     return {
         "report": "vbhc data-quality report",
@@ -422,6 +480,8 @@ def run_validation(
             "rows_in": total_in,
             "rows_accepted": sum(t["rows_accepted"] for t in tables.values()),
             "rows_quarantined": sum(t["rows_quarantined"] for t in tables.values()),
+            "warnings": sum(w["rows"] for kinds in warnings.values() for w in kinds.values()),
         },
         "tables": tables,
+        "warnings": warnings,
     }

@@ -58,13 +58,32 @@ def _rule_table(t: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _warning_table(report: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for table, kinds in report.get("warnings", {}).items():
+        for kind, w in kinds.items():
+            lo, hi = w["rate_ci95"] or (None, None)
+            rows.append(
+                {
+                    "table": table,
+                    "kind": kind,
+                    "what it is": w["description"],
+                    "rows": w["rows"],
+                    "% of accepted rows": _pct(w["rate"]),
+                    "95% CI low %": _pct(lo),
+                    "95% CI high %": _pct(hi),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def render_html(report: dict[str, Any]) -> str:
     """``report.html``: summary per table, then the broken rules of each table."""
     totals = report["totals"]
     intro = (
         f"Extract date {report['extract_date']} ({report.get('extract_date_source', 'given')}). "
         f"{totals['rows_in']:,} input rows: {totals['rows_accepted']:,} accepted, "
-        f"{totals['rows_quarantined']:,} quarantined. "
+        f"{totals['rows_quarantined']:,} quarantined; {totals.get('warnings', 0):,} warnings (accepted). "
         + ("Person identifiers were re-pseudonymised. " if report["pseudonymised"] else "")
     )
     notes = [
@@ -74,7 +93,8 @@ def render_html(report: dict[str, Any]) -> str:
         "Rates are shares of the table's input rows with 95 % Wilson score intervals; one row can break "
         "several rules.",
         "Rows referring to a quarantined row of another table are quarantined too (rule parent_quarantined:<table>).",
-        "Split or overlapping contacts are legitimate registrations and are not rejected.",
+        "Split or overlapping contacts and register dates a few days off are kept: they are counted under "
+        "Warnings, and the episode builder joins or matches them.",
         "Counts are of input rows (registrations), not of patients, and describe no patient characteristic; "
         "they are shown in full so that every rejected row can be traced. No identifier or value of a row is shown.",
     ]
@@ -87,6 +107,17 @@ def render_html(report: dict[str, Any]) -> str:
             anchor="tables",
         )
     ]
+    warnings = _warning_table(report)
+    sections.append(
+        Section(
+            title="Warnings",
+            intro="Accepted rows that the episode builder cleans (it joins split stays and matches register dates "
+            "within the tolerance); they are not rejected.",
+            html=table_html(warnings, float_digits=2) if len(warnings) else "<p>No warnings were checked.</p>",
+            notes=["Rates are shares of the table's accepted rows with 95 % Wilson score intervals."],
+            anchor="warnings",
+        )
+    )
     for name, t in report["tables"].items():
         broken = _rule_table(t)
         passed = sorted(r for r, v in t["rules"].items() if v["rows"] == 0)

@@ -12,6 +12,17 @@ from vbhc.core.paths import pipelines_dir
 from vbhc.schemas import TableSchema, load_schemas
 
 
+class WarningSettings(Settings):
+    """Registrations that are kept but counted as warnings: dirt the episode builder cleans.
+    The values are the episode builder's (pipelines/prepare.yaml: stay.join_gap_hours,
+    cohort.registry_match_days), so the warnings count what it will join or match."""
+
+    stay_join_hours: float = Field(default=4, ge=0, le=48, description="hours: an inpatient contact starting at "
+                                   "most this long after an earlier one at the same hospital ends continues its stay")
+    registry_match_days: int = Field(default=3, ge=0, le=30, description="days: a register record dated this close "
+                                     "to the patient register's procedure is the same operation")
+
+
 class ValidateSettings(Settings):
     """How raw extracts are validated.
 
@@ -28,6 +39,7 @@ class ValidateSettings(Settings):
     example_rows: int = Field(default=5, ge=0, le=100, description="example row numbers per rule in the report")
     duckdb_memory_limit: str = Field(default="4GB", description="DuckDB memory limit; it spills to disk beyond")
     duckdb_threads: int | None = Field(default=None, ge=1, description="DuckDB threads; null = all cores")
+    warnings: WarningSettings = Field(default_factory=WarningSettings, description="what is counted as a warning")
     pseudonym_key_file: Path | None = Field(
         default=None,
         description="file with the secret key; if set, person identifiers are re-pseudonymised (HMAC-SHA256)",
