@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pyarrow as pa
+import pandas as pd
 import pyarrow.parquet as pq
-from value_helpers import run_vbhc
+import pytest
+from value_helpers import MISMATCHES, models_of, run_vbhc, write_predictions
 from value_sim import simulate_registry
 
 from vbhc.core.io import read_parquet
@@ -15,23 +16,17 @@ from vbhc.core.io import read_parquet
 OUTPUTS = ["provider_value", "prom_response", "value", "porter_tiers", "funnel_parameters"]
 
 
-def write_inputs(tmp_path: Path, models: list[dict] | None = None) -> tuple[Path, Path]:
+def write_inputs(tmp_path: Path, change=None, metadata=models_of) -> tuple[Path, Path]:
+    """A 1,500-episode registry and its predictions (``change``d, with ``metadata(pred)``)."""
     ep, pred, _ = simulate_registry(1500, 10, seed=3)
     ep_path, pred_path = tmp_path / "episodes.parquet", tmp_path / "predictions.parquet"
     ep.to_parquet(ep_path)
-    table = pa.Table.from_pandas(pred, preserve_index=False)
-    if models is not None:
-        table = table.replace_schema_metadata({**(table.schema.metadata or {}), b"vbhc.models": json.dumps(models)})
-    pq.write_table(table, pred_path)
+    write_predictions(change(pred) if change else pred, pred_path, metadata(pred))
     return ep_path, pred_path
 
 
 def test_value_command_writes_every_output(tmp_path, capsys):
-    models = [{"name": f"vbhc-{j}-{o}", "version": "1", "outcome": o, "joint": j} for j in ("hip", "knee") for o in (
-        "oxford_12m", "eq5d_gain_12m", "mic_12m", "complication_90d", "readmission_90d", "los_days",
-        "return_to_work_6m", "reoperation_2y", "cost_1y_dkk")] + [
-        {"name": "vbhc-all-death_90d", "version": "1", "outcome": "death_90d", "joint": "all"}]  # fmt: skip
-    ep, pred = write_inputs(tmp_path, models)
+    ep, pred = write_inputs(tmp_path)
     out = tmp_path / "out"
     code, err = run_vbhc("value", "--episodes", ep, "--predictions", pred, "--out", out, capsys=capsys)
     assert code == 0, err
@@ -42,23 +37,42 @@ def test_value_command_writes_every_output(tmp_path, capsys):
     pv = read_parquet(out / "provider_value.parquet")
     assert set(pv["outcome"]) == {
         "oxford_12m", "oxford_change_12m", "eq5d_gain_12m", "mic_12m", "death_90d", "complication_90d",
-        "readmission_90d", "los_days", "return_to_work_6m", "reoperation_2y", "cost_1y_dkk",
+        "readmission_90d", "los_days", "return_to_work_6m", "reoperation_2y", "revision_2y", "cost_1y_dkk",
     }  # fmt: skip
     assert pv.loc[pv["suppressed"], "adjusted"].isna().all()
-    html = (out / "value_report.html").read_text()
-    assert html.count("<svg") >= 23 and "Funnel plot of Oxford score" in html
+    tiers = read_parquet(out / "porter_tiers.parquet")
+    assert set(tiers.loc[tiers["tier"] == 3, "outcome"]) == {"reoperation_2y", "revision_2y"}
+    html = (out / "report.html").read_text()
+    assert not (out / "value_report.html").exists()
+    assert html.count("<svg") >= 25 and "Funnel plot of Oxford score" in html and "Revision within 2 years" in html
     assert "E00000001" not in html  # no episode ids in the report
     manifest = json.loads((out / "value_manifest.json").read_text())
-    assert manifest["models"] == models and manifest["outputs"]["provider_value.parquet"] == len(pv)
+    assert manifest["models"] == models_of(pd.read_parquet(pred)) and manifest["outputs"]["provider_value.parquet"] == len(pv)
 
 
-def test_bad_predictions_give_one_line_and_no_output(tmp_path, capsys):
-    models = [{"name": "vbhc-hip-los_days", "version": "1", "outcome": "los_days", "joint": "hip"}]
-    ep, pred = write_inputs(tmp_path, models)
+def test_an_untrained_model_is_left_out_with_a_note(tmp_path, capsys):
+    """vbhc predict had no revision model (vbhc train skipped it): revision is not compared, the rest is."""
+    ep, pred = write_inputs(
+        tmp_path,
+        change=lambda p: p.drop(columns="pred_revision_2y"),
+        metadata=lambda p: models_of(p.drop(columns="pred_revision_2y")),
+    )
     out = tmp_path / "out"
     code, err = run_vbhc("value", "--episodes", ep, "--predictions", pred, "--out", out, capsys=capsys)
-    assert code == 2
-    assert err.startswith("vbhc: table 'predictions'") and err.count("\n") == 1
+    assert code == 0, err
+    assert "revision_2y" not in set(read_parquet(out / "provider_value.parquet")["outcome"])
+    notes = json.loads((out / "value_manifest.json").read_text())["notes"]
+    assert any(n.startswith("revision_2y: no model in the predictions predicts") for n in notes)
+
+
+@pytest.mark.parametrize("case", list(MISMATCHES))
+def test_predictions_that_do_not_match_give_one_line_and_no_output(tmp_path, capsys, case):
+    change, metadata, message = MISMATCHES[case]
+    ep, pred = write_inputs(tmp_path, change, metadata)
+    out = tmp_path / "out"
+    code, err = run_vbhc("value", "--episodes", ep, "--predictions", pred, "--out", out, capsys=capsys)
+    assert code == 2, err
+    assert err.startswith("vbhc: table 'predictions'") and err.count("\n") == 1 and message in err
     assert not out.exists()
 
 
@@ -69,3 +83,31 @@ def test_bad_config_names_file_and_key(tmp_path, capsys):
     code, err = run_vbhc("value", "--episodes", ep, "--predictions", pred, "--out", tmp_path / "o", "--config", cfg,
                      capsys=capsys)  # fmt: skip
     assert code == 2 and str(cfg) in err and "outcomes.0.type" in err
+
+
+def test_unknown_report_level_is_an_error(tmp_path, capsys):
+    ep, pred = write_inputs(tmp_path)
+    out = tmp_path / "out"
+    code, err = run_vbhc("value", "--episodes", ep, "--predictions", pred, "--out", out, "--report-level", "ward",
+                         capsys=capsys)  # fmt: skip
+    assert code == 2 and "--report-level 'ward' is not a level" in err and "hospital, department, region" in err
+    assert not out.exists()
+
+
+def test_where_replaces_the_population_criterion(tmp_path, capsys):
+    ep, pred = write_inputs(tmp_path)
+    cfg = tmp_path / "value.yaml"
+    cfg.write_text(
+        "levels: {hospital: hospital_id}\nvalue: null\npopulation: [{column: joint, eq: knee}]\n"
+        "outcomes:\n  - {name: complication_90d, type: binary, higher_is_better: false}\n"
+    )
+    out = tmp_path / "out"
+    code, err = run_vbhc("value", "--episodes", ep, "--predictions", pred, "--out", out, "--config", cfg,
+                         "--where", "joint=hip", capsys=capsys)  # fmt: skip
+    assert code == 0, err
+    pv = read_parquet(out / "provider_value.parquet")
+    nation = pv[pv["level"] == "nation"].set_index("joint")["n"]
+    assert nation.get("hip", 0) == (pd.read_parquet(ep)["joint"] == "hip").sum() and "knee" not in nation
+    code, err = run_vbhc("value", "--episodes", ep, "--predictions", pred, "--out", tmp_path / "o2", "--config", cfg,
+                         "--where", "joint", capsys=capsys)  # fmt: skip
+    assert code == 2 and "expected COLUMN=VALUE" in err

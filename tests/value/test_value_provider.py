@@ -14,31 +14,37 @@ from vbhc.core.errors import ConfigError, InputError, VbhcError
 from vbhc.value import assess_value
 
 
-def tiny() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Three hip hospitals: A (6 patients), B (6), C (3).
+def tiny(small: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hip hospitals A (6 patients), B (6), C (3) and D (3; left out with ``small=1``).
 
     Oxford: A 30..40 step 2 (mean 35) expected 30; B 20..30 (mean 25) expected 28;
-    C 30, 30, 30 expected 30.  National mean 30, mean expected 29.2 (centring +0.8).
-    Complications: A 2 of 6 (p = 0.2 each), B 0 of 6 (p = 0.1), C 1 of 3 (p = 0.2).
+    C 30, 30, 30 expected 30; D 30, 30, 30 expected 29.2.  National mean 30, mean
+    expected 29.2 (centring +0.8), with or without D.
+    Complications: A 2 of 6 (p = 0.2 each), B 0 of 6 (p = 0.1), C 1 of 3 (p = 0.2),
+    D 0 of 3 (p = 0.2): national rate 3/18 (3/15 without D).
+    Two small hospitals are withheld by primary suppression alone; with only C small,
+    one more hospital must be withheld to stop differencing (``test_value_suppression``).
     """
-    hosp = ["A"] * 6 + ["B"] * 6 + ["C"] * 3
+    hosp = ["A"] * 6 + ["B"] * 6 + ["C"] * 3 + ["D"] * 3
     ep = pd.DataFrame(
         {
-            "episode_id": [f"E{i}" for i in range(15)],
+            "episode_id": [f"E{i}" for i in range(18)],
             "joint": "hip",
             "hospital_id": hosp,
-            "oxford_12m": [30, 32, 34, 36, 38, 40, 20, 22, 24, 26, 28, 30, 30, 30, 30],
-            "complication_90d": pd.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0], dtype="boolean"),
+            "oxford_12m": [30, 32, 34, 36, 38, 40, 20, 22, 24, 26, 28, 30, 30, 30, 30, 30, 30, 30],
+            "complication_90d": pd.array([1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0], dtype="boolean"),
         }
     )
     ep["oxford_12m"] = ep["oxford_12m"].astype(float)
     pred = pd.DataFrame(
         {
             "episode_id": ep["episode_id"],
-            "pred_oxford_12m": [30.0] * 6 + [28.0] * 6 + [30.0] * 3,
-            "pred_complication_90d": [0.2] * 6 + [0.1] * 6 + [0.2] * 3,
+            "pred_oxford_12m": [30.0] * 6 + [28.0] * 6 + [30.0] * 3 + [29.2] * 3,
+            "pred_complication_90d": [0.2] * 6 + [0.1] * 6 + [0.2] * 3 + [0.2] * 3,
         }
     )
+    if small == 1:
+        return ep.iloc[:15].reset_index(drop=True), pred.iloc[:15].reset_index(drop=True)
     return ep, pred
 
 
@@ -59,7 +65,7 @@ def test_hand_computed_continuous_with_centring():
     assert (a["ci_lower"], a["ci_upper"]) == pytest.approx((34.2 - half, 34.2 + half))
     assert row(pv, "B", "oxford_12m")["adjusted"] == pytest.approx(30 + 25 - 28.8)
     nation = row(pv, "national", "oxford_12m")
-    assert nation["level"] == "nation" and nation["n"] == 15
+    assert nation["level"] == "nation" and nation["n"] == 18
     assert nation["adjusted"] == pytest.approx(30.0) and nation["expected"] == pytest.approx(30.0)
     assert pd.isna(nation["funnel"]) and pd.isna(nation["shrunken"])
 
@@ -69,11 +75,11 @@ def test_hand_computed_without_centring():
     pv = assess_value(ep, pred, make_settings(joints=["hip"], centre_expected=False)).provider_value
     assert row(pv, "A", "oxford_12m")["adjusted"] == pytest.approx(35.0)
     comp = row(pv, "A", "complication_90d")
-    # O/E = 2 / 1.2; adjusted = O/E x national rate 3/15.
+    # O/E = 2 / 1.2; adjusted = O/E x national rate 3/18.
     assert comp["oe_ratio"] == pytest.approx(2 / 1.2)
-    assert comp["adjusted"] == pytest.approx(2 / 1.2 * 0.2)
+    assert comp["adjusted"] == pytest.approx(2 / 1.2 * 3 / 18)
     assert comp["observed"] == pytest.approx(2 / 6) and comp["expected"] == pytest.approx(0.2)
-    lo, hi = stats.chi2.ppf([0.025, 0.975], [4, 6]) / 2 / 1.2 * 0.2
+    lo, hi = stats.chi2.ppf([0.025, 0.975], [4, 6]) / 2 / 1.2 * 3 / 18
     assert (comp["ci_lower"], comp["ci_upper"]) == pytest.approx((lo, hi))
 
 
@@ -82,7 +88,7 @@ def test_binary_centring_makes_national_oe_one():
     pv = assess_value(ep, pred, make_settings(joints=["hip"])).provider_value
     nation = row(pv, "national", "complication_90d")
     assert nation["oe_ratio"] == pytest.approx(1.0)
-    assert nation["adjusted"] == pytest.approx(0.2)
+    assert nation["adjusted"] == pytest.approx(3 / 18)
     assert row(pv, "A", "complication_90d")["oe_ratio"] > 1 > row(pv, "B", "complication_90d")["oe_ratio"]
 
 
@@ -255,14 +261,29 @@ def test_bad_settings_name_the_key():
     assert issubclass(ConfigError, VbhcError)
 
 
-def test_outcome_without_prediction_column_is_left_out_with_a_note_or_is_an_error(registry):
-    """A model not trained for lack of data leaves its outcome out of the comparison, said in the notes."""
+def test_outcome_without_prediction_column_is_left_out_only_when_no_model_was_trained(registry):
+    """``skip``: an outcome vbhc predict had no model for (vbhc train skipped it) is left out
+    with a note; a missing column is an error when the file does not name its models, when
+    a named model predicts the outcome, or with ``error``."""
     ep, pred, _ = registry
     settings = make_settings(outcomes_without_predictions="skip")
     thin = pred.drop(columns=["pred_complication_90d"])
+    thin.attrs["vbhc.models"] = [
+        {"name": f"vbhc-{j}-oxford_12m", "version": "1", "outcome": "oxford_12m", "joint": j} for j in ("hip", "knee")
+    ]
     result = assess_value(ep, thin, settings)
     assert set(result.provider_value["outcome"]) == {"oxford_12m"}
     assert any("complication_90d" in note and "not compared" in note for note in result.notes)
+    message = "no prediction column for outcome 'complication_90d'"
     strict = settings.model_copy(update={"outcomes_without_predictions": "error"})
-    with pytest.raises(InputError, match="no prediction column for outcome 'complication_90d'"):
+    with pytest.raises(InputError, match=message):
         assess_value(ep, thin, strict)
+    anonymous = pred.drop(columns=["pred_complication_90d"])  # no metadata: cannot tell why the column is missing
+    with pytest.raises(InputError, match=message):
+        assess_value(ep, anonymous, settings)
+    lost = thin.copy()
+    lost.attrs["vbhc.models"] = thin.attrs["vbhc.models"] + [
+        {"name": "vbhc-all-complication_90d", "version": "2", "outcome": "complication_90d", "joint": "all"}
+    ]
+    with pytest.raises(InputError, match=message):
+        assess_value(ep, lost, settings)

@@ -117,4 +117,13 @@ def simulate_registry(
     for col in ("oxford_12m", "oxford_change_12m", "eq5d_gain_12m", "eq5d_12m", "eq5d_3m"):
         ep.loc[silent, col] = np.nan
     ep.loc[silent, "mic_12m"] = pd.NA
+    # Two-year warranty events (drawn last so the columns above keep their values):
+    # revisions are 40 % of reoperations; acute complications within 2 years are those
+    # within 90 days plus late ones (2 %), which cost about 30,000 DKK in the second year.
+    revision = reop & (rng.random(n) < 0.4)
+    ep["revision_2y"] = pd.array(revision, dtype="boolean")
+    preds["pred_revision_2y"] = 0.4 * preds["pred_reoperation_2y"]
+    late = rng.random(n) < 0.02
+    ep["complication_2y"] = pd.array(ep["complication_90d"].to_numpy(dtype=bool) | late, dtype="boolean")
+    ep["cost_2y_dkk"] = ep["cost_2y_dkk"] + late * rng.gamma(10, 3000, n)
     return ep, preds, truth

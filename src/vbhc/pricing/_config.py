@@ -66,12 +66,17 @@ class RiskSettings(Settings):
 
 
 class WarrantySettings(Settings):
-    """The provider bears the cost of warranty events (reoperations) within a window
-    (Stockholm OrthoChoice: 2 years); the price carries the expected cost instead."""
+    """The provider bears the cost of warranty events within a window after the bundle
+    (Stockholm OrthoChoice: reoperations within 2 years; issue 6: complications and
+    reoperations); the price carries their expected cost instead."""
 
     enabled: bool = False
     window_days: Literal[365, 730] = 730
-    events: list[str] = Field(default_factory=lambda: ["reoperation_2y"], min_length=1)
+    events: list[str] = Field(
+        default_factory=lambda: ["reoperation_2y", "complication_2y"],
+        min_length=1,
+        description="episode columns (true/1 = event within the window) whose post-bundle cost the provider bears",
+    )
     cost_column: str | None = Field(
         None,
         description="episode column with the cost of the warranty events; default: the episode's cost after "
@@ -80,7 +85,8 @@ class WarrantySettings(Settings):
 
 
 class OutlierSettings(Settings):
-    """Cost above ``threshold_multiple`` x the episode's risk-adjusted base price is paid
+    """Bundle cost above ``threshold_multiple`` x the cell's historical base price (one
+    threshold per cell, not risk-adjusted, so the price stays monotone in risk) is paid
     at ``marginal_rate`` (outlier protection)."""
 
     enabled: bool = True
@@ -133,6 +139,9 @@ class PricingSettings(Settings):
     discount: float = Field(0.0, ge=0, lt=0.5, description="share of historical spending kept by the payer")
     hospital_column: str = "hospital_id"
     min_cell: int = Field(MIN_CELL_SIZE, ge=MIN_CELL_SIZE)
+    require_model_metadata: bool = Field(
+        False, description="predictions must name their models (Parquet metadata 'vbhc.models' of vbhc predict)"
+    )
 
     @model_validator(mode="after")
     def _adds_up(self) -> PricingSettings:

@@ -6,7 +6,7 @@ For episode i in price cell c (default: joint) at hospital h, with bundle cost C
     P0_c        = mean over the cell of min(C_i, q-th percentile of C in c)   (base price)
     r_i         = risk factor (expected cost / cell mean, group factor, or 1)
     b_i         = P0_c r_i                                                  (risk-adjusted base)
-    outlier_i   = m max(0, C_i - T b_i)                                     (outlier protection)
+    outlier_i   = m max(0, C_i - T P0_c)                                    (outlier protection)
     a_h         = s_max * composite_h,  composite in [-1, 1]                (quality share)
     W_i         = r_i * sum_c(w_j) / sum_c(r_j)                             (warranty allowance)
     price_i     = k b_i + k b_i a_h + W_i + outlier_i
@@ -17,9 +17,16 @@ k is the budget-neutrality factor: the one number that makes
 
 exactly, where w_i is the cost of episode i's warranty events (reoperations within the
 warranty window after the bundle; 0 without a warranty).  The published base price is
-``base_price_dkk = k P0_c``.  Prospective parts (k b_i (1 + a_h) + W_i) rise with r_i
-at every hospital, so the price never falls as risk rises; the outlier part depends
-only on the episode's actual cost.
+``base_price_dkk = k P0_c``.
+
+The outlier threshold T P0_c is one amount per cell, the same for every patient in it
+(CJR caps high episode payments at one amount per cell; Medicare's fixed-loss threshold
+is one amount per case group): a threshold on the risk-adjusted base T b_i would pay a
+riskier outlier m T P0_c dr less per unit of risk while the base pays only k P0_c dr
+more, so with m T > k (1 + a_h) the total price would fall as risk rises.  With the
+cell threshold the outlier part depends on the episode's actual cost only and the
+prospective part k b_i (1 + a_h) + W_i rises with r_i, so at equal actual cost the
+total price never falls as risk rises.
 """
 
 from __future__ import annotations
@@ -35,6 +42,7 @@ from vbhc.core.privacy import suppress_small_cells
 from vbhc.pricing._config import BUNDLE_COST_COLUMNS, PricingSettings
 from vbhc.pricing._quality import COMPONENT_COLUMNS, quality_shares
 from vbhc.value import check_predictions
+from vbhc.value._suppression import complementary_suppression, withhold
 from vbhc.core.frames import numeric, require_columns
 
 EPISODE_COLUMNS = [
@@ -159,7 +167,7 @@ def risk_factors(
 def warranty_costs(episodes: pd.DataFrame, cost: np.ndarray, cell: pd.Series, settings: PricingSettings) -> np.ndarray:
     """Cost of each episode's warranty events after the bundle window (0 without an event)."""
     w = settings.warranty
-    require_columns(episodes, w.events)
+    require_columns(episodes, w.events, why="warranty.events")
     event = np.zeros(len(episodes), dtype=bool)
     for col in w.events:
         event |= np.nan_to_num(numeric(episodes, col)) > 0
@@ -199,7 +207,7 @@ def price_episodes(
         needed = {}
         if settings.risk_adjustment.method == "expected_cost":
             needed[settings.risk_adjustment.prediction] = ("expected cost", np.ones(len(episodes), dtype=bool), False)
-        aligned = check_predictions(episodes, predictions, needed)
+        aligned = check_predictions(episodes, predictions, needed, require_metadata=settings.require_model_metadata)
 
     cell = _cell_keys(episodes, settings.cells)
     cost = bundle_cost(episodes, settings.bundle.window_days)
@@ -220,7 +228,8 @@ def price_episodes(
         allowance = np.zeros(len(episodes))
 
     o = settings.outlier
-    outlier = o.marginal_rate * np.clip(cost - o.threshold_multiple * b, 0.0, None) if o.enabled else np.zeros(len(b))
+    threshold = o.threshold_multiple * p0
+    outlier = o.marginal_rate * np.clip(cost - threshold, 0.0, None) if o.enabled else np.zeros(len(b))
 
     hospital = episodes[hosp_col].astype(str).to_numpy()
     if settings.quality.enabled:
@@ -274,8 +283,7 @@ def price_episodes(
         "total_payments_dkk": float(price.sum()),
         "payer_outside_bundle_dkk": float(np.nansum(outside)),
         "neutrality_factor": k,
-        "base_price_dkk": {str(c): float(k * v) for c, v in base.items()},
-        "unadjusted_base_price_dkk": {str(c): float(v) for c, v in base.items()},
+        "cells": cell_summary(cell, base, k, settings),
         "outlier_dkk": float(outlier.sum()),
         "warranty_allowance_dkk": float(allowance.sum()),
         "quality_bonus_dkk": float(quality_adj[quality_adj > 0].sum()),
@@ -284,10 +292,34 @@ def price_episodes(
     components = suppress_small_cells(
         components, count_column="n", value_columns=["adjusted", "shrunken", "response_rate", "score"],
         threshold=settings.min_cell,
-    ).drop(columns="suppressed")
+    )
     return PricingResult(
         prices, payments, components, summary, risk_decile=risk_deciles(r, cell), cell=cell.to_numpy()
     )
+
+
+def cell_summary(cell: pd.Series, base: pd.Series, k: float, settings: PricingSettings) -> list[dict[str, object]]:
+    """Per price cell: episodes, historical (Winsorised) mean cost, published base price and
+    outlier threshold (DKK); figures of cells with fewer than ``min_cell`` episodes withheld
+    (a cell's mean cost describes its patients)."""
+    counts = cell.value_counts()
+    rows = []
+    for c, p0 in base.items():
+        n = int(counts[c])
+        shown = n >= settings.min_cell
+        rows.append(
+            {
+                "cell": str(c),
+                "n_episodes": n,
+                "historical_mean_dkk": float(p0) if shown else None,
+                "base_price_dkk": float(k * p0) if shown else None,
+                "outlier_threshold_dkk": (
+                    float(settings.outlier.threshold_multiple * p0) if shown and settings.outlier.enabled else None
+                ),
+                "suppressed": not shown,
+            }
+        )
+    return rows
 
 
 def risk_deciles(risk: np.ndarray, cell: pd.Series) -> np.ndarray:
@@ -321,6 +353,11 @@ def _provider_totals(
     out = out.reset_index()
     out["suppressed"] = False
     values = [c for c in PROVIDER_COLUMNS if c not in ("hospital_id", "n_episodes", "suppressed")]
-    return suppress_small_cells(out, count_column="n_episodes", value_columns=values, threshold=settings.min_cell)[
-        PROVIDER_COLUMNS
-    ]
+    out = suppress_small_cells(out, count_column="n_episodes", value_columns=values, threshold=settings.min_cell)
+    # The hospitals add up to the budget totals of the summary: one withheld hospital would
+    # follow from them, so the next smallest is withheld too.
+    everyone = np.ones(len(out), dtype=bool)
+    rows = complementary_suppression(
+        out["n_episodes"].to_numpy(dtype=float), out["suppressed"].to_numpy(dtype=bool), [(everyone, [everyone])]
+    )
+    return withhold(out, rows, values)[PROVIDER_COLUMNS]

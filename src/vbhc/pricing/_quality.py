@@ -49,6 +49,7 @@ def quality_shares(
             "outcomes": [c.model_dump(exclude={"weight"}) for c in q.components],
             "response_threshold": q.response_threshold,
             "min_cell": settings.min_cell,
+            "require_model_metadata": settings.require_model_metadata,
             "value": None,
         },
         ValueSettings,

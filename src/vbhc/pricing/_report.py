@@ -1,4 +1,4 @@
-"""The pricing report (``pricing_report.html``): budget check, prices by risk decile, margins."""
+"""The pricing report (``report.html`` of ``vbhc price``): budget check, prices by risk decile, margins."""
 
 from __future__ import annotations
 
@@ -21,11 +21,12 @@ def decile_figure(result: PricingResult, settings: PricingSettings) -> str:
     prices = result.episode_prices.assign(cell=result.cell, decile=result.risk_decile)
     cells = sorted(prices["cell"].unique())
     fig, axes = plt.subplots(1, len(cells), figsize=(4.8 * len(cells), 3.8), squeeze=False)
-    withheld = 0
+    withheld = shown = 0
     for ax, cell in zip(axes[0], cells, strict=True):
         sub = prices[prices["cell"] == cell]
         groups = [(d, g) for d, g in sub.groupby("decile") if len(g) >= settings.min_cell]
         withheld += sub["decile"].nunique() - len(groups)
+        shown += sum(len(g) for _, g in groups)
         if not groups:
             ax.set_axis_off()
             continue
@@ -43,7 +44,7 @@ def decile_figure(result: PricingResult, settings: PricingSettings) -> str:
         fig,
         alt="Box plots of the bundled price by risk decile",
         caption="Boxes: price quartiles and 1.5 IQR whiskers per risk decile; red: mean actual cost of the decile. "
-        f"Deciles with fewer than {settings.min_cell} episodes withheld ({withheld}).",
+        f"n = {shown:,} episodes drawn; deciles with fewer than {settings.min_cell} episodes withheld ({withheld}).",
     )
 
 
@@ -59,12 +60,14 @@ def margin_figure(result: PricingResult, settings: PricingSettings) -> str:
     ax.set_xticks([])
     ax.set_xlabel("hospitals, ranked by margin per episode")
     ax.set_ylabel("margin per episode (1,000 DKK)")
-    ax.set_title(f"{len(shown)} hospitals, n = {int(shown['n_episodes'].sum()):,} episodes")
+    n = int(shown["n_episodes"].sum())
+    ax.set_title(f"{len(shown)} hospitals, n = {n:,} episodes")
     return figure_html(
         fig,
         alt="Margin per episode by hospital",
-        caption=f"Payment minus cost per episode under the bundle. {int(pay['suppressed'].sum())} hospitals with "
-        f"fewer than {settings.min_cell} episodes withheld.",
+        caption=f"Payment minus cost per episode under the bundle: {len(shown)} hospitals drawn, n = {n:,} episodes; "
+        f"{int(pay['suppressed'].sum())} hospitals withheld (fewer than {settings.min_cell} episodes, or a "
+        "complementary cell).",
     )
 
 
@@ -94,18 +97,24 @@ def _pricing_report(result: PricingResult, settings: PricingSettings, title: str
         ],
         columns=["item", "value"],
     )
-    base = pd.DataFrame(
-        {
-            "cell": list(s["base_price_dkk"]),
-            "historical mean (Winsorised), DKK": list(s["unadjusted_base_price_dkk"].values()),
-            "base price, DKK": list(s["base_price_dkk"].values()),
+    base = pd.DataFrame(s["cells"]).rename(
+        columns={
+            "n_episodes": "n",
+            "historical_mean_dkk": "historical mean (Winsorised), DKK",
+            "base_price_dkk": "base price, DKK",
+            "outlier_threshold_dkk": "outlier threshold, DKK",
         }
     )
     sections = [
         Section(
             "Budget",
             table_html(budget, float_digits=2, caption="Budget neutrality: total payments = target")
-            + table_html(base, caption="Base price per cell"),
+            + table_html(
+                base,
+                count_column="n",
+                threshold=settings.min_cell,
+                caption=f"Base price per cell (n episodes; cells with fewer than {settings.min_cell} withheld)",
+            ),
             intro=(
                 f"Bundle: index stay + {settings.bundle.window_days} days; base price = mean historical bundle cost "
                 f"capped at the {settings.base_price.winsorise_percentile:g}th percentile; risk adjustment: "
@@ -120,8 +129,9 @@ def _pricing_report(result: PricingResult, settings: PricingSettings, title: str
         Section(
             "Hospitals",
             margin_figure(result, settings)
-            + table_html(result.provider_payments.drop(columns="suppressed"), count_column="n_episodes",
-                         float_digits=0, caption="Payments per hospital (DKK)"),  # fmt: skip
+            + table_html(result.provider_payments, count_column="n_episodes", threshold=settings.min_cell,
+                         float_digits=0, caption=f"Payments per hospital (DKK); hospitals with fewer than "
+                         f"{settings.min_cell} episodes, or a complementary one, withheld"),  # fmt: skip
             anchor="hospitals",
         ),
     ]
@@ -129,12 +139,13 @@ def _pricing_report(result: PricingResult, settings: PricingSettings, title: str
         wide = result.quality_components.pivot_table(
             index="hospital_id", columns="component", values="score", aggfunc="first", dropna=False
         )
-        n = result.provider_payments.set_index("hospital_id")[["n_episodes", "quality_score", "quality_share"]]
+        n = result.provider_payments.set_index("hospital_id")[["n_episodes", "quality_score", "quality_share", "suppressed"]]
         table = n.join(wide).reset_index()
         sections.append(
             Section(
                 "Quality composite",
-                table_html(table, count_column="n_episodes", float_digits=3, caption="Component scores (-1 worst, +1 best)"),
+                table_html(table, count_column="n_episodes", threshold=settings.min_cell, float_digits=3,
+                           caption="Component scores (-1 worst, +1 best) per hospital with its n episodes"),  # fmt: skip
                 intro=(
                     f"Scoring: {settings.quality.scoring}; bonus or withhold up to {settings.quality.max_share:.1%} "
                     f"of the risk-adjusted base price; hospitals with fewer than {settings.quality.min_episodes} "

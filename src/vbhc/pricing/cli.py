@@ -7,7 +7,6 @@ from pathlib import Path
 import typer
 
 
-
 def register(app: typer.Typer) -> None:
     @app.command("price", rich_help_panel="Value and payment")
     def price_command(
@@ -26,8 +25,8 @@ def register(app: typer.Typer) -> None:
         """Bundled-payment prices per episode and payments per hospital.
 
         Writes episode_prices, provider_payments and quality_components (.parquet),
-        pricing_report.html and pricing_manifest.json; the names differ from vbhc value's,
-        so both commands may share an output folder.
+        report.html and pricing_manifest.json; OUT must not hold another command's
+        report.html.
         """
         from vbhc.core.config import config_hash
         from vbhc.core.io import atomic_output_dir, file_sha256, read_parquet, write_json, write_parquet, write_text
@@ -37,10 +36,12 @@ def register(app: typer.Typer) -> None:
         from vbhc.pricing._report import pricing_report
         from vbhc.schemas import load_schema
         from vbhc.value._inputs import model_metadata, read_predictions
+        from vbhc.value.cli import REPORT, refuse_shared_folder
 
         log = get_logger("vbhc.pricing")
         timings: dict[str, float] = {}
         settings = load_pricing_settings(config)
+        refuse_shared_folder(out, "pricing_manifest.json", "vbhc price")
         with timed("read", timings):
             ep = read_parquet(episodes, table="episodes")
             pred = read_predictions(predictions) if predictions is not None else None
@@ -56,7 +57,7 @@ def register(app: typer.Typer) -> None:
             }
             for name, df in tables.items():
                 write_parquet(df, tmp / f"{name}.parquet", load_schema(name))
-            write_text(html, tmp / "pricing_report.html")
+            write_text(html, tmp / REPORT)
             inputs = {"episodes": {"file": episodes.name, "sha256": file_sha256(episodes), "rows": len(ep)}}
             if predictions is not None and pred is not None:
                 inputs["predictions"] = {"file": predictions.name, "sha256": file_sha256(predictions), "rows": len(pred)}

@@ -142,8 +142,9 @@ class ValueSettings(Settings):
     )
     outcomes_without_predictions: Literal["error", "skip"] = Field(
         "error",
-        description="a configured outcome with no prediction column (e.g. a model not trained for lack of "
-        "data) is an error, or is left out with a note in the report and manifest",
+        description="a configured outcome with no prediction column is an error, or ('skip') is left out with a "
+        "note in the report and manifest when the predictions name their models and none predicts it (a model "
+        "vbhc train skipped for lack of data); a missing column is always an error otherwise",
     )
     require_model_metadata: bool = Field(
         False, description="predictions must name their models (Parquet metadata 'vbhc.models')"
@@ -182,6 +183,17 @@ class ValueSettings(Settings):
     def joint_groups(self) -> list[str]:
         """Joints reported: each configured joint, then ``all`` when pooled."""
         return [*self.joints, "all"] if self.pooled_joints and len(self.joints) > 1 else list(self.joints)
+
+
+def restrict_population(settings: ValueSettings, where: dict[str, object]) -> ValueSettings:
+    """``settings`` with ``column == value`` population criteria for each item of ``where``,
+    replacing the configuration's criteria on those columns (e.g. another financial year
+    than ``pipelines/value-nhs.yaml``'s default)."""
+    if not where:
+        return settings
+    kept = [c for c in settings.population if c.column not in where]
+    added = [Criterion(column=column, eq=value) for column, value in where.items()]
+    return settings.model_copy(update={"population": [*kept, *added]})
 
 
 def load_value_settings(path: str | Path | None = None) -> ValueSettings:

@@ -1,4 +1,4 @@
-"""The provider-value report (``value_report.html``): funnels, caterpillars, value matrix, tiers.
+"""The provider-value report (``report.html`` of ``vbhc value``): funnels, caterpillars, value matrix, tiers.
 
 Every figure states how many patients and units it shows and how many units were
 withheld because they describe fewer than ``min_cell`` patients; withheld units are
@@ -14,12 +14,14 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from vbhc.core.errors import ConfigError  # noqa: E402
 from vbhc.report import Section, figure_html, render_report, table_html  # noqa: E402
 from vbhc.value._config import TIER_NAMES, OutcomeSpec, ValueSettings  # noqa: E402
 from vbhc.value._provider import NATION  # noqa: E402
 from vbhc.value._value import ValueResult  # noqa: E402
 
 SVG_TEXT = {"svg.fonttype": "none"}
+WITHHELD = "withheld"
 COLOURS = {
     "within": "#4c78a8",
     "alert_low": "#f58518",
@@ -50,6 +52,14 @@ def _figure(panels: int, height: float = 3.6):
     """A row of ``panels`` axes."""
     fig, axes = plt.subplots(1, panels, figsize=(4.6 * panels, height), squeeze=False)
     return fig, list(axes[0])
+
+
+def _shown(joint: str, units: int, patients: int, withheld: int, level: str, min_cell: int) -> str:
+    """Caption part for one panel: what is drawn (units, patients) and how many units were withheld."""
+    return (
+        f"{joint}: {units} {level}s drawn, n = {patients:,} patients; {withheld} {level}s withheld "
+        f"(fewer than {min_cell} patients, or a complementary cell)"
+    )
 
 
 def _finish(fig, title: str) -> None:
@@ -105,7 +115,8 @@ def funnel_figure(result: ValueResult, spec: OutcomeSpec, settings: ValueSetting
         ax.set_title(f"{joint}: {len(shown)} {level}s, n = {int(shown['n'].sum()):,}")
         ax.legend(fontsize=7, frameon=False, loc="lower right")
         od = f"overdispersion phi = {fit.phi:.2f}, tau2 = {fit.tau2:.3g}" if fit.adjusted else "no overdispersion adjustment"
-        notes.append(f"{joint}: {od}; {withheld} {level}s with fewer than {settings.min_cell} patients withheld")
+        n = int(shown["n"].sum())
+        notes.append(f"{_shown(joint, len(shown), n, withheld, level, settings.min_cell)}; {od}")
     _finish(fig, f"{spec.title} by {level}")
     return figure_html(
         fig,
@@ -143,15 +154,13 @@ def caterpillar_figure(result: ValueResult, spec: OutcomeSpec, settings: ValueSe
         ax.set_ylabel(_ylabel(spec))
         ax.set_title(f"{joint}: {len(shown)} {level}s, n = {int(shown['n'].sum()):,}")
         ax.legend(fontsize=7, frameon=False)
-        notes.append(f"{joint}: {withheld} withheld")
+        notes.append(_shown(joint, len(shown), int(shown["n"].sum()), withheld, level, settings.min_cell))
     _finish(fig, f"{spec.title}: raw and shrunken")
     return figure_html(
         fig,
         alt=f"Caterpillar plot of {spec.title} by {level}",
         caption="Grey: risk-adjusted estimate with 95 % interval; red: empirical-Bayes estimate (small units move "
-        f"towards the national value). Units with fewer than {settings.min_cell} patients withheld ("
-        + "; ".join(notes)
-        + ").",
+        "towards the national value). " + "; ".join(notes) + ".",
     )
 
 
@@ -177,14 +186,14 @@ def value_matrix_figure(result: ValueResult, settings: ValueSettings, level: str
         ax.axhline(float(nation["adjusted_outcome"].iloc[0]), color="#222", lw=0.8)
         ax.set_xlabel("risk-adjusted cost (1,000 DKK)")
         ax.set_ylabel(f"adjusted {spec.title}")
-        ax.set_title(f"{joint}: {len(shown)} {level}s, n = {int(shown['n_episodes'].sum()):,}")
-        notes.append(f"{joint}: {int(units['suppressed'].sum())} withheld")
+        n = int(shown["n_episodes"].sum())
+        ax.set_title(f"{joint}: {len(shown)} {level}s, n = {n:,}")
+        notes.append(_shown(joint, len(shown), n, int(units["suppressed"].sum()), level, settings.min_cell))
     _finish(fig, "Value matrix: better outcome (up) at lower cost (left)")
     return figure_html(
         fig,
         alt="Value matrix of adjusted outcome against adjusted cost",
-        caption="Point area proportional to the unit's episodes; lines: national values. Units with fewer than "
-        f"{settings.min_cell} patients withheld (" + "; ".join(notes) + ").",
+        caption="Point area proportional to the unit's episodes; lines: national values. " + "; ".join(notes) + ".",
     )
 
 
@@ -192,7 +201,8 @@ def _tier_table(result: ValueResult, settings: ValueSettings, level: str, joint:
     porter = result.porter[(result.porter["level"].isin([NATION, level])) & (result.porter["joint"] == joint)]
     if porter.empty:
         return "<p>No tiered outcomes.</p>"
-    wide = porter.pivot_table(index="unit_id", columns="outcome", values="adjusted", aggfunc="first", dropna=False)
+    shown = porter["adjusted"].astype(object).where(~porter["suppressed"].to_numpy(dtype=bool), WITHHELD)
+    wide = porter.assign(shown=shown).pivot(index="unit_id", columns="outcome", values="shown")
     order = [o.name for o in settings.outcomes if o.tier is not None and o.name in wide.columns]
     wide = wide[order]
     n = porter.groupby("unit_id")["n"].max().rename("n")
@@ -201,18 +211,35 @@ def _tier_table(result: ValueResult, settings: ValueSettings, level: str, joint:
     wide.columns = [
         c if c in ("unit_id", "n") else f"T{list(TIER_NAMES).index(tiers[c]) + 1} {c}" for c in wide.columns
     ]
-    return table_html(wide, count_column="n", float_digits=3, caption=f"{joint}: adjusted outcomes by Porter tier")
+    return table_html(
+        wide,
+        count_column="n",
+        float_digits=3,
+        caption=f"{joint}: adjusted outcomes by Porter tier (n: most patients of the unit's outcomes; "
+        f"{WITHHELD}: fewer than {settings.min_cell} patients, or a complementary cell)",
+    )
 
 
-def value_report(result: ValueResult, settings: ValueSettings, *, level: str = "hospital", title: str | None = None) -> str:
+def value_report(
+    result: ValueResult, settings: ValueSettings, *, level: str | None = None, title: str | None = None
+) -> str:
     """The full HTML report of ``vbhc value`` (figures keep text as SVG text: smaller, faster)."""
     with matplotlib.rc_context(SVG_TEXT):
         return _value_report(result, settings, level, title)
 
 
-def _value_report(result: ValueResult, settings: ValueSettings, level: str, title: str | None) -> str:
+def report_level_of(settings: ValueSettings, level: str | None) -> str:
+    """The unit level the report draws: ``level``, or by default ``hospital`` (else the
+    first configured level); an unknown level is a :class:`ConfigError`."""
+    if level is None:
+        return "hospital" if "hospital" in settings.levels else next(iter(settings.levels))
     if level not in settings.levels:
-        level = next(iter(settings.levels))
+        raise ConfigError(f"--report-level {level!r} is not a level of the configuration ({', '.join(settings.levels)})")
+    return level
+
+
+def _value_report(result: ValueResult, settings: ValueSettings, level: str | None, title: str | None) -> str:
+    level = report_level_of(settings, level)
     pv = result.provider_value
     nation = pv[pv["level"] == NATION][["joint", "outcome", "n", "observed", "adjusted", "ci_lower", "ci_upper"]]
     sections = [
@@ -238,7 +265,7 @@ def _value_report(result: ValueResult, settings: ValueSettings, level: str, titl
             both = res.merge(resp, on=["level", "unit_id", "joint", "outcome"], suffixes=("", "_response"))
             table = both[
                 ["level", "unit_id", "joint", "n", "adjusted", "funnel", "eligible", "response_rate", "low_response"]
-            ]
+            ].assign(suppressed=both["suppressed"].to_numpy(dtype=bool) | both["suppressed_response"].to_numpy(dtype=bool))
             html += table_html(
                 table,
                 count_column="n",
@@ -260,6 +287,7 @@ def _value_report(result: ValueResult, settings: ValueSettings, level: str, titl
             "value_index",
             "value_index_lower",
             "value_index_upper",
+            "suppressed",
         ]
         sections.append(
             Section(

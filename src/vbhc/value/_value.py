@@ -34,9 +34,10 @@ from scipy import stats
 from vbhc.core.criteria import select_rows
 from vbhc.core.errors import InputError
 from vbhc.core.privacy import suppress_small_cells
-from vbhc.value._config import TIER_NAMES, QalySettings, ValueSettings
+from vbhc.value._config import TIER_NAMES, OutcomeSpec, QalySettings, ValueSettings
 from vbhc.core.frames import numeric, require_columns
-from vbhc.value._inputs import isin_values
+from vbhc.value._inputs import isin_values, model_metadata
+from vbhc.value._suppression import complementary_suppression, nested_levels, unit_partitions, withhold
 from vbhc.value._provider import (
     NATION,
     PROVIDER_COLUMNS,
@@ -323,10 +324,10 @@ def value_table(
                     row[col] = np.nan
                 cpq = (np.full(len(row), np.nan),) * 3
             row["cost_per_qaly_dkk"], row["cost_per_qaly_lower_dkk"], row["cost_per_qaly_upper_dkk"] = cpq
-            keys = pd.MultiIndex.from_arrays([row["level"], row["unit_id"], row["joint"]])
+            row_index = pd.MultiIndex.from_arrays([row["level"], row["unit_id"], row["joint"]])
             if prom and not resp.empty:
-                row["prom_response_rate"] = resp["response_rate"].reindex(keys).to_numpy(dtype=float)
-                row["low_response"] = resp["low_response"].reindex(keys).astype("boolean").array
+                row["prom_response_rate"] = resp["response_rate"].reindex(row_index).to_numpy(dtype=float)
+                row["low_response"] = resp["low_response"].reindex(row_index).astype("boolean").array
             else:
                 row["prom_response_rate"] = np.nan
                 row["low_response"] = pd.array([pd.NA] * len(row), dtype="boolean")
@@ -335,9 +336,8 @@ def value_table(
     out["suppressed"] = False
     counted = ["n_outcome", "n_cost"] + (["n_qaly"] if qaly_f is not None else [])
     out["_n"] = out[counted].min(axis=1)
-    withheld = [c for c in VALUE_COLUMNS if c not in ("level", "unit_id", "joint", "outcome", "suppressed")]
-    withheld = [c for c in withheld if not c.startswith("n_")]
-    out = suppress_small_cells(out, count_column="_n", value_columns=withheld, threshold=settings.min_cell)
+    counts = ["level", "unit_id", "joint", "outcome", *[c for c in VALUE_COLUMNS if c.startswith("n_")]]
+    out = _suppress(out, "_n", counts, settings, nested_levels(keys, list(settings.levels)))
     return out.drop(columns="_n")[VALUE_COLUMNS]
 
 
@@ -355,26 +355,55 @@ def porter_tiers(provider: pd.DataFrame, settings: ValueSettings) -> pd.DataFram
     return sub[PORTER_COLUMNS].reset_index(drop=True)
 
 
-def _suppress(df: pd.DataFrame, count: str, keep: list[str], min_cell: int) -> pd.DataFrame:
+def _suppress(
+    df: pd.DataFrame,
+    count: str,
+    keep: list[str],
+    settings: ValueSettings,
+    nested: dict[tuple[str, str], dict[str, str]],
+    by: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Withhold rows on fewer than ``min_cell`` patients, then the rows that would let them
+    be recovered by differencing (``_suppression``); ``keep`` columns and the count stay."""
     values = [c for c in df.columns if c not in (*keep, count, "suppressed")]
-    return suppress_small_cells(df, count_column=count, value_columns=values, threshold=min_cell)
+    primary = suppress_small_cells(df, count_column=count, value_columns=values, threshold=settings.min_cell)
+    parts = unit_partitions(primary, nation=NATION, nested=nested, by=by)
+    rows = complementary_suppression(primary[count].to_numpy(dtype=float), primary["suppressed"].to_numpy(), parts)
+    return withhold(primary, rows, values)
 
 
 def _outcomes_with_predictions(
     predictions: pd.DataFrame, settings: ValueSettings
 ) -> tuple[ValueSettings, list[str]]:
-    """Drop configured outcomes that have no prediction column (``outcomes_without_predictions: skip``).
+    """Drop configured outcomes that ``vbhc predict`` had no model for (``outcomes_without_predictions: skip``).
 
-    The outcomes the value table needs are never dropped: their absence stays an error.
+    An outcome is left out only when the predictions name their models (metadata
+    ``vbhc.models``) and none of them predicts it: the model was not trained (e.g. too
+    little data).  A missing column in a file that does not name its models, or whose
+    models include the outcome's, stays an error (a file that does not match), and so
+    do the outcomes the value table needs.
     """
     if settings.outcomes_without_predictions == "error":
         return settings, []
+    models = model_metadata(predictions)
+    if models is None:
+        return settings, []
+    made = {str(m["outcome"]) for m in models}
     needed = {settings.value.outcome, settings.value.cost} if settings.value is not None else set()
-    keep = [o for o in settings.outcomes if o.prediction_column in predictions.columns or o.name in needed]
-    dropped = [o for o in settings.outcomes if o not in keep]
+
+    def untrained(o: OutcomeSpec) -> bool:
+        column = o.prediction_column
+        return column not in predictions.columns and column.removeprefix("pred_") not in made and o.name not in needed
+
+    keep = [o for o in settings.outcomes if not untrained(o)]
+    dropped = [o for o in settings.outcomes if untrained(o)]
     if not dropped or not keep:
         return settings, []
-    notes = [f"{o.name}: no prediction column {o.prediction_column!r} (model not trained?); not compared" for o in dropped]
+    notes = [
+        f"{o.name}: no model in the predictions predicts {o.prediction_column.removeprefix('pred_')!r} "
+        "(not trained?); not compared"
+        for o in dropped
+    ]
     return settings.model_copy(update={"outcomes": keep}), notes
 
 
@@ -402,12 +431,14 @@ def assess_value(episodes: pd.DataFrame, predictions: pd.DataFrame, settings: Va
         if spec.prom:
             responses.append(response_rates(episodes, spec, settings, keys))
     provider = pd.concat(rows, ignore_index=True)
-    provider = _suppress(provider, "n", ["level", "unit_id", "joint", "outcome"], settings.min_cell)[PROVIDER_COLUMNS]
+    nested = nested_levels(keys, list(settings.levels))
+    ids = ["level", "unit_id", "joint", "outcome"]
+    provider = _suppress(provider, "n", ids, settings, nested, by=("outcome",))[PROVIDER_COLUMNS]
     response = (
         pd.concat(responses, ignore_index=True) if responses else pd.DataFrame(columns=RESPONSE_COLUMNS)
     )
     response["low_response"] = response["low_response"].astype("boolean")
-    response = _suppress(response, "eligible", ["level", "unit_id", "joint", "outcome"], settings.min_cell)[
+    response = _suppress(response, "eligible", ids, settings, nested, by=("outcome",))[
         RESPONSE_COLUMNS
     ]
     value = value_table(episodes, aligned, frames, response, settings, keys) if settings.value is not None else None
