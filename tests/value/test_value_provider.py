@@ -11,7 +11,7 @@ from scipy import stats
 from value_sim import simulate_registry
 
 from vbhc.core.errors import ConfigError, InputError, VbhcError
-from vbhc.value import assess_value
+from vbhc.value import assess_value, load_value_settings
 
 
 def tiny(small: int = 2) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -196,9 +196,22 @@ def test_outcome_population_and_eligibility(registry):
 
 def test_porter_tiers_and_parameters(registry):
     ep, pred, _ = registry
-    res = assess_value(ep, pred, make_settings())
-    assert set(res.porter["tier"]) == {1, 2}
+    sustainability = [
+        {"name": name, "type": "binary", "higher_is_better": False, "tier": "sustainability"}
+        for name in ("reoperation_2y", "revision_2y")
+    ]
+    res = assess_value(ep, pred, make_settings(outcomes=[OXFORD, COMPLICATION, *sustainability]))
+    assert set(res.porter["tier"]) == {1, 2, 3}
     assert (res.porter.loc[res.porter["outcome"] == "oxford_12m", "tier_name"].str.startswith("Tier 1")).all()
+    tier3 = res.porter[res.porter["tier"] == 3]
+    assert set(tier3["outcome"]) == {"reoperation_2y", "revision_2y"}
+    assert tier3["tier_name"].str.startswith("Tier 3: sustainability").all()
+    hosp = tier3[(tier3["level"] == "hospital") & ~tier3["suppressed"]]
+    assert hosp.groupby("unit_id")["outcome"].nunique().eq(2).any()  # a hospital with both in tier 3
+    # The pipeline's default settings put reoperation and revision in tier 3.
+    defaults = load_value_settings()
+    assert {o.name for o in defaults.outcomes if o.tier == "sustainability"} == {"reoperation_2y", "revision_2y"}
+    assert defaults.outcome("revision_2y").prediction_column == "pred_revision_2y"
     params = res.parameters.set_index(["outcome", "joint", "level"])
     assert params.loc[("oxford_12m", "hip", "hospital"), "funnel_kind"] == "mean"
     assert params.loc[("complication_90d", "knee", "hospital"), "funnel_kind"] == "proportion"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 from value_helpers import make_settings
 from value_sim import simulate_registry
 
@@ -95,3 +96,70 @@ def test_cost_per_qaly_interval_left_open_when_qaly_gain_may_be_zero():
     zero_in = v[(v["qaly_gain_lower"] < 0) & (v["qaly_gain_upper"] > 0)]
     assert len(zero_in) > 0
     assert zero_in["cost_per_qaly_lower_dkk"].isna().all()
+
+
+def qaly_units() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Hip hospitals A, B, C with 5 patients each; predicted EQ-5D gain x = 0.1..0.5 (A),
+    0.3..0.7 (B), 0.5..0.9 (C).  QALY q = 0.2 + 0.5 x + d with d = c_u + e_u p,
+    p = (1, -2, 0, 2, -1), (c, e) = (0.02, 0.02) A, (-0.04, 0.01) B, (0.02, 0.015) C: d is
+    orthogonal to 1 and x (sum d = 0; sum d x = 0.02 x 1.5 - 0.04 x 2.5 + 0.02 x 3.5 = 0 and
+    sum p x = 0), so least squares gives exactly a = 0.2, b = 0.5 and residuals d.  One
+    QALY point at 12 months: q = 0.5 (eq5d_12m - eq5d_pre).  Costs: A 60,000 + 2,000 p,
+    B 50,000 + 1,000 p, C 40,000 + 3,000 p DKK, expected 50,000 for everyone."""
+    p = np.array([1, -2, 0, 2, -1.0])
+    x = np.concatenate([np.arange(0.1, 0.55, 0.1) + off for off in (0.0, 0.2, 0.4)])
+    d = np.concatenate([c + e * p for c, e in ((0.02, 0.02), (-0.04, 0.01), (0.02, 0.015))])
+    q = 0.2 + 0.5 * x + d
+    cost = np.concatenate([m + s * p for m, s in ((60_000, 2_000), (50_000, 1_000), (40_000, 3_000))])
+    ep = pd.DataFrame(
+        {
+            "episode_id": [f"E{i}" for i in range(15)],
+            "joint": "hip",
+            "hospital_id": np.repeat(["A", "B", "C"], 5),
+            "eq5d_pre": 0.4,
+            "eq5d_12m": 0.4 + 2 * q,
+            "eq5d_gain_12m": 2 * q,
+            "cost_1y_dkk": cost,
+        }
+    )
+    pred = pd.DataFrame({"episode_id": ep["episode_id"], "pred_eq5d_gain_12m": x, "pred_cost_1y_dkk": 50_000.0})
+    return ep, pred
+
+
+def qaly_settings(prediction: str | None = "pred_eq5d_gain_12m"):
+    return make_settings(
+        joints=["hip"],
+        outcomes=[{"name": "eq5d_gain_12m", "type": "continuous"}, {"name": "cost_1y_dkk", "type": "continuous"}],
+        value={"outcome": "eq5d_gain_12m", "cost": "cost_1y_dkk",
+               "qaly": {"points": {1.0: "eq5d_12m"}, "prediction": prediction}},
+    )  # fmt: skip
+
+
+def test_qaly_risk_adjustment_and_cost_per_qaly_interval_by_hand():
+    """National mean QALY 0.2 + 0.5 x 0.5 = 0.45; adjusted = 0.45 + c: A 0.47, B 0.41, C 0.47
+    (raw means 0.37, 0.41, 0.57: A treats the patients expected to gain least).  QALY interval
+    0.47 +- z e sd(p) / sqrt(5), sd(p) = sqrt(10 / 4).  Cost per QALY of A: 60,000 / 0.47, with
+    Var(C) = 2000^2 / 2, Var(Q) = e^2 / 2, Cov = 2000 e / 2 the delta-method SE is
+    r |2000 / 60000 - e / Q| / sqrt(2)."""
+    ep, pred = qaly_units()
+    v = assess_value(ep, pred, qaly_settings()).value
+    hosp = v[v["level"] == "hospital"].set_index("unit_id")
+    z = stats.norm.ppf(0.975)
+    assert hosp["qaly_gain"].to_dict() == pytest.approx({"A": 0.47, "B": 0.41, "C": 0.47})
+    assert v.loc[v["level"] == "nation", "qaly_gain"].item() == pytest.approx(0.45)
+    for unit, e in (("A", 0.02), ("B", 0.01), ("C", 0.015)):
+        half = z * e * np.sqrt(10 / 4) / np.sqrt(5)
+        assert hosp.loc[unit, "qaly_gain_lower"] == pytest.approx(hosp.loc[unit, "qaly_gain"] - half)
+        assert hosp.loc[unit, "qaly_gain_upper"] == pytest.approx(hosp.loc[unit, "qaly_gain"] + half)
+    for unit, cost, s, e in (("A", 60_000, 2_000, 0.02), ("B", 50_000, 1_000, 0.01), ("C", 40_000, 3_000, 0.015)):
+        q = hosp.loc[unit, "qaly_gain"]
+        ratio = cost / q
+        se = ratio * abs(s / cost - e / q) / np.sqrt(2)
+        assert hosp.loc[unit, "adjusted_cost_dkk"] == pytest.approx(cost)
+        assert hosp.loc[unit, "cost_per_qaly_dkk"] == pytest.approx(ratio)
+        assert hosp.loc[unit, "cost_per_qaly_lower_dkk"] == pytest.approx(ratio - z * se)
+        assert hosp.loc[unit, "cost_per_qaly_upper_dkk"] == pytest.approx(ratio + z * se)
+    # Without the prediction the QALYs are not risk-adjusted: the raw unit means.
+    raw = assess_value(ep, pred, qaly_settings(prediction=None)).value
+    raw = raw[raw["level"] == "hospital"].set_index("unit_id")["qaly_gain"]
+    assert raw.to_dict() == pytest.approx({"A": 0.37, "B": 0.41, "C": 0.57})
