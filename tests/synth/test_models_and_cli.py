@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 from scipy import stats
 from typer.testing import CliRunner
@@ -111,4 +112,76 @@ def test_cli_writes_the_registry(tmp_path):
     assert (tmp_path / "raw" / "truth" / "parameters.json").is_file()
     import json
 
+    from vbhc.core.io import read_parquet
+
     assert json.loads((tmp_path / "raw" / "extract.json").read_text())["extract_date"] == "2016-12-31"
+    hospitals = read_parquet(tmp_path / "raw" / "truth" / "hospitals.parquet")
+    assert len(hospitals) == 6 and hospitals.hospital_id.is_unique
+    registry = read_parquet(tmp_path / "raw" / "arthroplasty_registry.parquet")
+    assert set(registry.hospital_id) <= set(hospitals.hospital_id)
+    assert read_parquet(tmp_path / "raw" / "patients.parquet").person_id.nunique() == 120
+
+
+@pytest.mark.parametrize("persons", [1, 2])
+def test_tiny_registries(persons):
+    reg = generate_registry(persons=persons, seed=5)
+    assert reg.tables["patients"].person_id.nunique() == persons
+    assert len(reg.truth["hospitals"]) == 20
+
+
+def test_a_last_block_of_one_or_two_persons(tmp_path, monkeypatch):
+    """Blocks of 40 persons: 41 and 42 persons leave a last block of 1 and 2 persons."""
+    import pyarrow.parquet as pq
+
+    from vbhc.synth import GeneratorConfig, _registry, write_registry
+
+    monkeypatch.setattr(_registry, "BLOCK_PERSONS", 40)
+    for persons in (41, 42):
+        write_registry(tmp_path / str(persons), GeneratorConfig(persons=persons, seed=8, dirty_rate=0.0))
+        patients = pq.ParquetFile(tmp_path / str(persons) / "patients.parquet")
+        assert patients.metadata.num_row_groups == 2 and patients.metadata.num_rows == persons
+
+
+def test_a_non_default_window_of_years():
+    reg = generate_registry(persons=150, seed=6, start_year=2014, end_year=2019, hospitals=8)
+    t, ep = reg.tables, reg.truth["episodes"]
+    assert reg.extract["extract_date"] == "2019-12-31"
+    assert set(t["drg_tariffs"].tariff_year) == set(range(2014, 2020))
+    start, end = pd.Timestamp("2014-01-01"), pd.Timestamp("2019-12-31")
+    assert len(ep) > 50 and ep.operation_date.between(pd.Timestamp("2016-01-01"), pd.Timestamp("2018-12-31")).all()
+    dirt = reg.truth["dirt"]
+    clean = t["contacts"][~t["contacts"].contact_id.isin(dirt.row_key)]
+    assert clean.start_time.between(start, end + pd.Timedelta(days=1)).all()
+    costs = t["costs"][~t["costs"].cost_id.isin(dirt.row_key)]
+    assert costs.tariff_year.between(2014, 2019).all()
+
+
+def test_end_year_must_be_priced(tmp_path, capsys):
+    from cli_helpers import run_vbhc
+
+    from vbhc.core.config import parse_config
+    from vbhc.synth import GeneratorConfig
+
+    assert parse_config(dict(persons=1, seed=1, end_year=2025), GeneratorConfig, source="t").end_year == 2025
+    code, _, err = run_vbhc("generate", "--out", tmp_path / "x", "--persons", "5", "--seed", "1", "--end-year", "2026",
+                            capsys=capsys)
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert "end_year (2026) must be at most 2025" in err and "pipelines/prices.yaml" in err
+    code, _, err = run_vbhc("generate", "--out", tmp_path / "x", "--persons", "5", "--seed", "1", "--start-year", "2005",
+                            "--end-year", "2012", capsys=capsys)
+    assert code == 2 and "start_year (2005) is before 2008" in err
+    assert not (tmp_path / "x").exists()
+
+
+def test_hospital_effect_scale_multiplies_every_effect():
+    one = generate_registry(persons=60, seed=3, dirty_rate=0.0)
+    two = generate_registry(persons=60, seed=3, dirty_rate=0.0, hospital_effect_scale=2)
+    h1, h2 = (r.truth["hospitals"].set_index("hospital_id") for r in (one, two))
+    glm = [f"effect_{o}" for o in one.parameters["outcomes"]]
+    assert len(glm) == 8
+    np.testing.assert_allclose(h2[glm], 2 * h1[glm], rtol=1e-12, atol=1e-15)
+    assert (h1[glm].abs().to_numpy() > 0).all()
+    for code, effects in two.parameters["hospitals"].items():
+        for k, v in effects.items():
+            if k.startswith("effect_"):
+                assert v == pytest.approx(2 * one.parameters["hospitals"][code][k], rel=1e-12)

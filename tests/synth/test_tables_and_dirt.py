@@ -13,29 +13,7 @@ from vbhc.core.codelists import load_codelists
 from vbhc.schemas import load_schema
 from vbhc.synth import RAW_TABLES
 
-
-def keys(table: str, df: pd.DataFrame) -> pd.Series:
-    cols = load_schema(table).primary_key
-    parts = []
-    for c in cols:
-        v = df[c]
-        v = v.dt.strftime("%Y-%m-%d") if pd.api.types.is_datetime64_any_dtype(v) else v.astype("string")
-        parts.append(v.fillna(""))
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + "|" + p
-    return out
-
-
-def clean_rows(generated, table: str) -> pd.DataFrame:
-    """The rows a correct validation accepts: dirty rows removed, a duplicated row kept once."""
-    df = generated.tables[table]
-    dirt = generated.dirt[(generated.dirt.table == table) & generated.dirt.detected_by.notna()]
-    k = keys(table, df)
-    rejected = set(dirt.loc[dirt.kind != "duplicate_row", "row_key"])
-    duplicated = set(dirt.loc[dirt.kind == "duplicate_row", "row_key"])
-    keep = ~k.isin(rejected) & ~(k.isin(duplicated) & k.duplicated())
-    return df[keep].reset_index(drop=True)
+from synth_helpers import clean_rows
 
 
 @pytest.mark.parametrize("table", RAW_TABLES + ("drg_tariffs",))
