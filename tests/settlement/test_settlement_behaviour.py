@@ -120,28 +120,39 @@ def test_consolidating_visits_lowers_activity_payment_but_raises_bundled_margin(
 
 
 def test_cherry_picking_gains_nothing_per_patient_under_risk_adjusted_prices():
-    # cost is set by risk alone; risk-adjusted price = expected cost, flat price = mean cost
+    # expected cost (the cost model's prediction) 60,000-105,000 DKK; actual bundle cost scatters
+    # around it. Prices from vbhc.pricing: risk-adjusted by expected cost, or flat (method none).
+    rng = np.random.default_rng(4)
     rows = []
     for h in ("H1", "H2", "H3"):
-        for i in range(40):
-            score = i % 4
-            rows.append({"hospital_id": h, "asa_class": 3 if score >= 1 else 2, "bmi": 36.0 if score >= 2 else 25.0,
-                         "age": 82.0 if score >= 3 else 65.0, "cost_1y_implant_dkk": 80_000.0 + 20_000 * score})  # fmt: skip
+        for i in range(80):
+            expected = 60_000.0 * (1 + 0.25 * (i % 4))
+            cost = expected * (1 + rng.normal(0, 0.05))
+            rows.append({"hospital_id": h, "expected_cost_1y_dkk": expected, "cost_index_dkk": 0.7 * cost, "cost_90d_dkk": 0.3 * cost})
     eps = episode_frame(rows)
-    cost = eps["cost_1y_hospital_dkk"]
-    prices = eps[["episode_id", "hospital_id"]].assign(price_dkk=cost, base_price_dkk=cost.mean(), risk_factor=cost / cost.mean())
-    pick = [{"type": "cherry_pick", "size": 0.25}]
-    flat = [{"type": "bundled", "price_column": "base_price_dkk"}]
-    res = simulate(
-        [_scenario("risk", [{"type": "bundled"}]), _scenario("risk-pick", [{"type": "bundled"}], pick),
-         _scenario("flat", flat), _scenario("flat-pick", flat, pick)],
-        eps, prices, replicates=0,
-    )  # fmt: skip
-    gain_risk = _total(res, "risk-pick", "margin_per_episode_dkk") - _total(res, "risk", "margin_per_episode_dkk")
-    gain_flat = _total(res, "flat-pick", "margin_per_episode_dkk") - _total(res, "flat", "margin_per_episode_dkk")
-    assert np.abs(gain_risk).max() < 1e-6
-    assert (gain_flat > 5_000).all()  # dropping the 100,000+ DKK patients at a flat 110,000 price
-    assert res.behaviour.set_index("scenario").loc["risk-pick", "episodes_after"] == 90
+    plain = {"warranty": {"enabled": False}, "quality": {"enabled": False}}
+    risk_prices = synthetic_prices(eps, **plain)
+    flat_prices = synthetic_prices(eps, **plain, risk_adjustment={"method": "none"})
+    assert risk_prices["risk_factor"].max() > 1.2 and (flat_prices["risk_factor"] == 1).all()
+    pick = [{"type": "cherry_pick", "size": 0.25}]  # each hospital stops operating its 20 costliest-expected patients
+    base = {"cost_column": "actual_cost_dkk", "risk_column": "expected_cost_1y_dkk", "schemes": [{"type": "bundled"}]}
+    gains = {}
+    for label, prices in (("risk", risk_prices), ("flat", flat_prices)):
+        res = simulate(
+            [parse_scenario({"name": label, **base}), parse_scenario({"name": f"{label}-pick", **base, "behaviour": pick})],
+            eps, prices, replicates=0,
+        )  # fmt: skip
+        assert res.behaviour.set_index("scenario").loc[f"{label}-pick", "episodes_after"] == 180
+        per_episode = {lvl: res.summary(level=lvl, metric="margin_per_episode_dkk", scheme="total").set_index("scenario")
+                       for lvl in ("hospital", "national")}  # fmt: skip
+        h = per_episode["hospital"]
+        gains[label] = (h.loc[f"{label}-pick"].set_index("unit_id")["estimate"] - h.loc[label].set_index("unit_id")["estimate"],
+                        per_episode["national"].loc[f"{label}-pick", "estimate"] - per_episode["national"].loc[label, "estimate"])  # fmt: skip
+    flat_h, flat_n = gains["flat"]
+    risk_h, risk_n = gains["risk"]
+    assert (flat_h > 5_000).all()  # dropping the 105,000 DKK patients at a flat ~82,500 price
+    assert abs(risk_n) < 0.05 * flat_n  # risk-adjusted: (near) nothing gained per patient
+    assert (risk_h.abs() < 0.2 * flat_h).all()
 
 
 def test_quality_improvement_is_rewarded_by_bundles_not_by_activity(cohort):

@@ -101,3 +101,52 @@ def test_input_problems_name_the_scenario_and_column():
                  one_year.drop(columns="complication_90d"), partial, replicates=0)  # fmt: skip
     with pytest.raises(InputError, match="year: no episodes in 2020"):
         simulate(parse_scenario({"name": "y", "year": 2020, "schemes": [{"type": "capitation"}]}), one_year, replicates=0)
+
+
+def test_column_references_are_checked_before_running_with_file_and_key(tmp_path):
+    eps = episode_frame([{"hospital_id": "H1", "cost_1y_drg_tariff_dkk": 1.0, "eq5d_gain_12m": 0.2}] * 6)
+    prices = eps[["episode_id", "hospital_id"]].assign(price_dkk=1.0, warranty_dkk=0.0)
+    _write(tmp_path, "p4p.yaml", """\
+        name: p
+        schemes:
+          - type: bundled
+          - type: p4p_pool
+            pool: {per_goal_dkk: 1}
+            goals:
+              - {name: a, statistic: assumed, assumed_payout: 1}
+              - {name: b, statistic: mean, column: eq5d_gain_24m, threshold: 0.1}
+        """)
+    main = _write(tmp_path, "main.yaml", "name: m\ninclude: [p4p.yaml]\nschemes: [{type: capitation, amount_dkk: 1}]\n")
+    with pytest.raises(ConfigError, match=r"p4p.yaml: schemes.1.goals.1.column: column 'eq5d_gain_24m' is not in the episodes$"):
+        simulate(load_scenario(main), eps, prices, replicates=0)
+    cases = [
+        ({"schemes": [{"type": "p4p_pool", "pool": {"per_goal_dkk": 1}, "goals": [{"name": "j", "statistic": "rate", "column": "joint", "threshold": 0.5}]}]},
+         r"schemes.0.goals.0.column: column 'joint' is not a true/false column"),
+        ({"schemes": [{"type": "activity", "tariff_share": 0.4, "exempt": [{"column": "ward", "eq": "ER"}]}]}, r"schemes.0.exempt.0.column: column 'ward'"),
+        ({"schemes": [{"type": "capitation", "complication_column": "complication_1y"}]}, r"schemes.0.complication_column: column 'complication_1y'"),
+        ({"schemes": [{"type": "outcome_contingent", "outcome_column": "mic_24m"}]}, r"schemes.0.outcome_column: column 'mic_24m'"),
+        ({"schemes": [{"type": "bundled"}], "risk_column": "frailty"}, r"risk_column: column 'frailty'"),
+        ({"schemes": [{"type": "bundled"}], "behaviour": [{"type": "cherry_pick", "size": 0.1, "risk_column": "frailty"}]},
+         r"behaviour.0.risk_column: column 'frailty'"),
+        ({"schemes": [{"type": "bundled", "require_warranty": True}]},
+         r"schemes.0.require_warranty: the prices carry no warranty \(warranty_dkk is 0 for every episode\)"),
+        ({"schemes": [{"type": "bundled"}], "cost_column": "actual_cost_dkk"},
+         r"cost_column: column 'actual_cost_dkk' is missing: it comes from the prices of `vbhc price` \(pass --prices\)"),
+    ]  # fmt: skip
+    for body, problem in cases:
+        with pytest.raises(ConfigError, match=r"^x.yaml: " + problem):
+            simulate(parse_scenario({"name": "x", **body}, source="x.yaml"), eps, prices, replicates=0)
+
+
+def test_include_inherits_top_level_keys_and_rejects_disagreement(tmp_path):
+    _write(tmp_path, "a.yaml", "name: a\nvalidity_year: 2016\ncost_column: cost_1y_dkk\npool_scaling: {method: none}\n"
+           "schemes: [{type: bundled, name: pay}]\nbehaviour: [{type: consolidate_visits, size: 0.1}]\n")  # fmt: skip
+    _write(tmp_path, "b.yaml", "name: b\ncost_column: cost_2y_dkk\nschemes: [{type: capitation, name: cap}]\n")
+    one = load_scenario(_write(tmp_path, "one.yaml", "name: one\ninclude: [a.yaml]\n"))
+    assert (one.validity_year, one.cost_column, one.pool_scaling.method) == (2016, "cost_1y_dkk", "none")
+    assert [b.type for b in one.behaviour] == ["consolidate_visits"]
+    own = load_scenario(_write(tmp_path, "own.yaml", "name: own\ninclude: [a.yaml]\ncost_column: cost_1y_society_dkk\n"))
+    assert own.cost_column == "cost_1y_society_dkk"  # the including file's own setting wins
+    with pytest.raises(ConfigError, match=r"both.yaml: include: cost_column is 'cost_1y_dkk' in a.yaml but 'cost_2y_dkk' in b.yaml; set cost_column"):
+        load_scenario(_write(tmp_path, "both.yaml", "name: both\ninclude: [a.yaml, b.yaml]\n"))
+    assert load_scenario(_write(tmp_path, "set.yaml", "name: s\ninclude: [a.yaml, b.yaml]\ncost_column: cost_1y_dkk\n")).cost_column == "cost_1y_dkk"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from settlement_cohort import episode_frame
 
-from vbhc.core.errors import InputError
-from vbhc.settlement import parse_scenario, prepare_data, settle
+from vbhc.core.errors import ConfigError, InputError
+from vbhc.settlement import parse_scenario, prepare_data, settle, simulate
 
 
 NO_SCALING = {"method": "none"}
@@ -214,6 +214,9 @@ def test_p4p_step_model_and_per_goal_amounts():
     }  # fmt: skip
     comp, data = _run(scheme, rows)
     assert _by_hospital(comp, data) == pytest.approx({"H1": 250_000, "H2": 125_000, "H3": 0.0, "H4": 0.0})
+    scheme["goals"][0]["unassessed_payout"] = 0.5  # too few answers: half the money
+    comp, data = _run(scheme, rows)
+    assert _by_hospital(comp, data)["H4"] == pytest.approx(125_000)
 
 
 def test_p4p_rygcenter_eight_goals_and_national_reference():
@@ -294,3 +297,140 @@ def test_bundled_pays_the_price_of_each_performed_episode():
     s = parse_scenario({"name": "t", "schemes": [{"type": "bundled"}]})
     comp = settle(s.schemes[0], prepare_data(s, df, prices), np.ones((1, 5)))
     assert comp.payment[0] == pytest.approx([300_000, 200_000])
+
+
+# --------------------------------------------------------------------------- pools scaled to the cohort
+
+
+def _five_regions(grower: str, this_year: int = 13) -> list[dict]:
+    """One hospital per region, 10 x 100,000 DKK last year (5,000,000 in all); this year the
+    same, except ``grower`` with ``this_year`` episodes."""
+    rows = []
+    for i, region in enumerate((1081, 1082, 1083, 1084, 1085), 1):
+        h = f"H{i}"
+        extra = {"hospital_region_code": region}
+        rows += _year(h, 2015, 10, 100_000, **extra) + _year(h, 2016, this_year if h == grower else 10, 100_000, **extra)
+    return rows
+
+
+NATIONAL = {"method": "national_activity_share", "national_activity_dkk": 50_000_000}  # cohort share 5 / 50 = 0.1
+
+
+def test_regional_pool_is_scaled_to_the_cohort_and_binds():
+    scheme = {**ACTIVITY, "regions": [1081], "baseline": {"productivity_requirement": 0.0}, "cap": {"type": "pool", "pool_dkk": 1_000_000}}
+    rows = _five_regions("H1")  # H1 300,000 above its baseline: 0.5 x 300,000 = 150,000 knæktakst
+    scaled, data = _run(scheme, rows, pool_scaling=NATIONAL)
+    assert _by_hospital(scaled, data, "activity")["H1"] == pytest.approx(400_000 + 100_000)  # pool 1,000,000 x 0.1 binds
+    given, data = _run(scheme, rows, pool_scaling={"method": "share", "share": {1081: 0.05}})
+    assert _by_hospital(given, data, "activity")["H1"] == pytest.approx(400_000 + 50_000)
+    whole, data = _run(scheme, rows, pool_scaling={"method": "none"})
+    assert _by_hospital(whole, data, "activity")["H1"] == pytest.approx(400_000 + 150_000)  # the whole pool: no cap
+    # the default basis is the national production value (003:129-139)
+    assert parse_scenario({"name": "d", "schemes": [scheme]}).pool_scaling.national_activity_dkk == 66_998_000_000
+    with pytest.raises(InputError, match=r"pool_scaling: scheme 'activity' has a regional pool.*all five regions.*\[1085\]"):
+        _run(scheme, [r for r in rows if r["hospital_id"] != "H5"], pool_scaling=NATIONAL)
+    with pytest.raises(InputError, match=r"pool_scaling.share: no share for region\(s\) \[1081\]"):
+        _run(scheme, rows, pool_scaling={"method": "share", "share": {1082: 0.5}})
+
+
+def test_approved_over_activity_pool_is_off_by_default():
+    pool = {"pool_dkk": 1_000_000, "rate": 0.5}
+    scheme = {"type": "activity", "tariff_share": 0.5, "regions": [1084], "baseline": {"productivity_requirement": 0.0}}
+    rows = _five_regions("H4")  # Hovedstaden's hospital 300,000 above baseline
+    off, data = _run({**scheme, "approved_pool": pool}, rows, pool_scaling=NATIONAL)
+    assert _by_hospital(off, data)["H4"] == pytest.approx(1_000_000)  # the rule: over-activity not paid
+    on, data = _run({**scheme, "approved_pool": {**pool, "enabled": True}}, rows, pool_scaling=NATIONAL)
+    assert _by_hospital(on, data)["H4"] == pytest.approx(1_000_000 + 100_000)  # 150,000 approved, pool 100,000
+    with pytest.raises(ConfigError, match="approved_pool pays over-activity only from the pool"):
+        parse_scenario({"name": "x", "schemes": [{**scheme, "above_baseline_rate": 0.5, "approved_pool": pool}]})
+
+
+def test_p4p_amount_and_state_pool_a_conto_are_scaled():
+    rows = _five_regions("H1")
+    p4p = {"type": "p4p_pool", "regions": [1081], "pool": {"amount_dkk": 1_000_000},
+           "goals": [{"name": "g", "statistic": "assumed", "assumed_payout": 1.0, "weight": 1.0}]}  # fmt: skip
+    comp, data = _run(p4p, rows, pool_scaling=NATIONAL)
+    assert _by_hospital(comp, data) == pytest.approx({"H1": 100_000})  # not the whole regional pool
+    state = {"type": "state_pool", "regions": [1081], "baseline": {"productivity_requirement": 0.0}, "a_conto_dkk": {1081: 500_000}}
+    comp, data = _run(state, rows, pool_scaling=NATIONAL)
+    assert comp.fixed[0].sum() == pytest.approx(50_000)  # a conto 500,000 x 0.1
+    assert comp.payment[0].sum() == pytest.approx(50_000)  # 0.4 x 300,000 above baseline, capped at the a conto
+
+
+def test_state_pool_a_conto_in_dkk_and_uncapped():
+    given = {"type": "state_pool", "rate": 0.4, "a_conto_dkk": {1081: 150_000}}
+    comp, _ = _run(given, _region_rows(104_040))  # 0.4 x 204,000 = 81,600 kept of 150,000
+    assert (comp.fixed[0].sum(), comp.payment[0].sum()) == pytest.approx((150_000, 81_600))
+    comp, _ = _run({**given, "cap_at_a_conto": False}, _region_rows(110_000))  # 800,000 above baseline
+    assert comp.payment[0].sum() == pytest.approx(0.4 * 800_000)  # beyond the a conto
+    comp, _ = _run({**given, "cap_at_a_conto": True}, _region_rows(110_000))
+    assert comp.payment[0].sum() == pytest.approx(150_000)
+
+
+def test_municipal_cofinancing_outpatient_share_and_cap_per_visit():
+    rows = [{"hospital_id": "H1", "drg_value_index_dkk": 30_000, "cost_1y_drg_tariff_dkk": 30_000,
+             "outpatient_visits_1y": 4, "cost_1y_dags_tariff_dkk": 6_400}]  # fmt: skip
+    inpatient = 0.34 * 30_000
+    comp, _ = _run({"type": "municipal_cofinancing", "outpatient_share": 0.5}, rows)
+    assert comp.payment[0, 0] == pytest.approx(inpatient + 4 * 800)
+    capped, _ = _run({"type": "municipal_cofinancing", "outpatient_share": 0.5, "cap_per_visit_dkk": 500}, rows)
+    assert capped.payment[0, 0] == pytest.approx(inpatient + 4 * 500)
+
+
+@pytest.mark.parametrize(
+    ("metric", "per_unit", "deduction"),
+    [
+        ("contacts", 100, 100 * (50 - 36)),  # 10 x (1 + 1 + 3) last year, 9 x (1 + 1 + 2) now
+        ("inpatient_admissions", 100, 100 * (10 - 9)),
+        ("outpatient_visits", 100, 100 * (30 - 18)),
+        ("activity_value", 0.1, 0.1 * (1_000_000 - 990_000)),
+    ],
+)
+def test_frame_budget_targets_by_metric(metric, per_unit, deduction):
+    rows = _year("H1", 2015, 10, 100_000, inpatient_admissions_1y=1, outpatient_visits_1y=3)
+    rows += _year("H1", 2016, 9, 110_000, inpatient_admissions_1y=1, outpatient_visits_1y=2)
+    target = {"metric": metric, "requirement": 0.0, "deduction_per_unit_dkk": per_unit}
+    comp, _ = _run({"type": "frame_budget", "targets": [target]}, rows)
+    assert comp.fixed[0, 0] == pytest.approx(1_000_000)
+    assert comp.activity[0, 0] == pytest.approx(-deduction)
+
+
+def test_p4p_share_of_payments_sees_the_other_schemes():
+    rows = [{"hospital_id": "H1", "eq5d_gain_12m": 0.2}] * 10 + [{"hospital_id": "H2", "eq5d_gain_12m": 0.05}] * 20
+    scenario = parse_scenario({"name": "t", "schemes": [
+        {"type": "capitation", "amount_dkk": 100_000},
+        {"type": "p4p_pool", "pool": {"share_of_payments": 0.03}, "withhold": True,
+         "goals": [{"name": "eq5d", "statistic": "mean", "column": "eq5d_gain_12m", "threshold": 0.12, "weight": 1.0}]}]})  # fmt: skip
+    pay = simulate(scenario, episode_frame(rows), replicates=0).payments.query("scheme == 'p4p_pool'").set_index("hospital_id")
+    assert pay["fixed_dkk"].to_dict() == pytest.approx({"H1": -30_000, "H2": -60_000})  # 3 % of 1,000,000 / 2,000,000
+    assert pay["bonus_dkk"].to_dict() == pytest.approx({"H1": 30_000, "H2": 0.0})  # H1 meets the goal, H2 does not
+
+
+def test_outcome_contingent_oe_scaling_against_expected_outcomes():
+    # H1: 9 of 10 reach MIC where 9 were expected (O/E 1); H2: 6 of 10 where 5 were expected (O/E 1.2)
+    rows = [{"hospital_id": "H1", "mic_12m": i < 9} for i in range(10)] + [{"hospital_id": "H2", "mic_12m": i < 6} for i in range(10)]
+    df, prices = _priced(rows)
+    predictions = df[["episode_id"]].assign(pred_mic_12m=[0.9] * 10 + [0.5] * 10)
+    s = parse_scenario({"name": "t", "schemes": [{"type": "outcome_contingent", "mode": "oe_scaling", "expected_column": "pred_mic_12m"}]})
+    comp = settle(s.schemes[0], prepare_data(s, df, prices, predictions), np.ones((1, 20)))
+    assert comp.payment[0] == pytest.approx([1_000_000, 1_200_000])  # unadjusted it was 1.2 / 0.8 the other way round
+    with pytest.raises(ConfigError, match=r"scenario: schemes.0.expected_column: column 'pred_mic_12m' is not in the episodes nor the predictions.*--predictions"):
+        prepare_data(s, df, prices)
+
+
+def test_capitation_amount_comes_from_the_covered_regions_only():
+    cost = lambda c: {"cost_1y_implant_dkk": c}  # noqa: E731
+    rows = [{"hospital_id": "H1", "hospital_region_code": 1081, "operation_year": y, **cost(100_000)} for y in (2015, 2016) for _ in range(4)]
+    rows += [{"hospital_id": "H2", "hospital_region_code": 1082, "operation_year": y, **cost(200_000)} for y in (2015, 2016) for _ in range(4)]
+    comp, data = _run({"type": "capitation", "regions": [1081]}, rows)
+    assert _by_hospital(comp, data) == pytest.approx({"H1": 4 * 100_000})  # not the national mean of 150,000
+
+
+def test_bundled_price_without_the_quality_adjustment():
+    df, prices = _priced([{"hospital_id": "H1"}] * 2)
+    prices["quality_adjustment_dkk"] = [2_000.0, -1_000.0]
+    for setting, expected in (("include", 200_000), ("exclude", 199_000)):
+        s = parse_scenario({"name": "t", "schemes": [{"type": "bundled", "quality_adjustment": setting}]})
+        assert settle(s.schemes[0], prepare_data(s, df, prices), np.ones((1, 2))).payment[0, 0] == pytest.approx(expected)
+    with pytest.raises(ConfigError, match="quality_adjustment 'exclude' applies to price_column price_dkk only"):
+        parse_scenario({"name": "t", "schemes": [{"type": "bundled", "price_column": "base_price_dkk", "quality_adjustment": "exclude"}]})
