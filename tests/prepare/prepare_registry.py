@@ -134,6 +134,10 @@ class Registry:
             y, w, _ = (date + dt.timedelta(weeks=k)).isocalendar()
             self.rows["transfer_payments"].append({"person_id": pid, "year_week": y * 100 + w, "benefit_code": code})
 
+    def repeat_last(self, table: str, n: int = 1) -> None:
+        """Deliver the last ``n`` rows of ``table`` again, unchanged (an extract that duplicates rows)."""
+        self.rows[table] += [dict(row) for row in self.rows[table][-n:]]
+
     # -- output -------------------------------------------------------------------------
     def frames(self) -> dict[str, pd.DataFrame]:
         out = {}

@@ -3,6 +3,7 @@ one line naming the problem, nothing written)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 import yaml
 from prepare_registry import D, Registry
 
+import vbhc
 from cli_helpers import run_vbhc
 from vbhc.core.io import file_sha256, read_parquet
 from vbhc.core.paths import pipelines_dir
@@ -71,6 +73,7 @@ def test_outputs(raw, tmp_path, capsys):
 
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["config"]["hash"] == load_prepare_config(config).hash()
+    assert manifest["vbhc_version"] == vbhc.__version__ and manifest["command"] == "prepare"
     assert manifest["inputs"]["procedures"]["sha256"] == file_sha256(raw / "procedures.parquet")
     assert manifest["inputs"]["patients"]["rows"] == 8
     assert manifest["outputs"] == {"episodes": 7, "candidates": 8}
@@ -116,8 +119,10 @@ def _copy(raw: Path, folder: Path) -> Path:
 
 
 @pytest.mark.parametrize(
-    "problem", ["missing", "empty", "column", "codelist", "config", "value_set", "moved_value_set", "dirty_prom"]
-)
+    "problem",
+    ["missing", "missing_accepted", "empty", "column", "codelist", "codelist_yaml", "config", "value_set",
+     "moved_value_set", "dirty_prom"],
+)  # fmt: skip
 def test_bad_input(problem, raw, tmp_path, capsys):
     src = _copy(raw, tmp_path / "src")
     config = write_config(tmp_path)
@@ -125,6 +130,12 @@ def test_bad_input(problem, raw, tmp_path, capsys):
     if problem == "missing":
         (src / "costs.parquet").unlink()
         expect = {"costs", "missing"}
+    elif problem == "missing_accepted":  # a validated folder whose accepted/ lacks a table
+        (src / "accepted").mkdir()
+        for f in src.glob("*.parquet"):
+            if f.name != "transfer_payments.parquet":
+                f.rename(src / "accepted" / f.name)
+        expect = {"transfer_payments", "missing", "accepted"}
     elif problem == "empty":
         frame = pd.read_parquet(src / "procedures.parquet").iloc[:0]
         frame.to_parquet(src / "procedures.parquet")
@@ -137,16 +148,23 @@ def test_bad_input(problem, raw, tmp_path, capsys):
         bad.write_text((pipelines_dir() / "codelists.yaml").read_text().replace("KNFB20,", "knfb 20,"))
         config = write_config(tmp_path, codelists=str(bad))
         expect = {"codelists.yaml", "index_procedures"}
+    elif problem == "codelist_yaml":  # a code list file that does not parse
+        bad = tmp_path / "codelists.yaml"
+        bad.write_text((pipelines_dir() / "codelists.yaml").read_text().replace("revision_procedures:", "revision_procedures: ["))
+        config = write_config(tmp_path, codelists=str(bad))
+        expect = {"codelists.yaml", "not valid YAML", "line"}
     elif problem == "config":
         broken = tmp_path / "broken.yaml"
         broken.write_text(config.read_text().replace("registry_match_days: 3", "registry_match_days: three"))
         config = broken
         expect = {"broken.yaml", "registry_match_days"}
-    elif problem == "dirty_prom":  # an unvalidated extract: an Oxford answer out of range
+    elif problem == "dirty_prom":  # an unvalidated extract: an Oxford answer out of range in the table's last row
         proms = pd.read_parquet(src / "prom_responses.parquet")
-        proms.loc[0, "answer"] = 44.0
+        unchosen = proms.iloc[:12].assign(response_id="R_old", response_date=dt.date(2011, 1, 3))
+        proms = pd.concat([unchosen, proms], ignore_index=True)  # rows no episode chooses come first
+        proms.loc[len(proms) - 1, "answer"] = 44.0
         proms.to_parquet(src / "prom_responses.parquet")
-        expect = {"prom_responses", "answer", "vbhc validate"}
+        expect = {"prom_responses", "answer", f"row {len(proms) - 1},", "vbhc validate"}
     elif problem == "value_set":  # the value set of the PROM scoring settings scores EQ-5D-3L
         bad = tmp_path / "proms.yaml"
         bad.write_text((pipelines_dir() / "proms.yaml").read_text().replace("eq5d_value_set: dk_5l", "eq5d_value_set: uk_3l_tto"))

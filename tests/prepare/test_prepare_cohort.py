@@ -1,7 +1,7 @@
 """Index operations and the attrition flow on a hand-made registry (one person per case).
 
-Data window 2010-01-01 .. 2016-12-31 (conftest): look-back needs op >= 2012-01-01,
-follow-up needs op <= 2016-01-01.
+Data window 2010-01-01 .. 2016-12-31 (conftest): look-back needs an admission on or
+after 2012-01-01, follow-up needs op <= 2016-01-01.
 """
 
 from __future__ import annotations
@@ -49,6 +49,9 @@ def cohort_registry(r: Registry | None = None) -> Registry:
     r.operation("age_18", OP)
     r.person("lookback_ok")
     r.operation("lookback_ok", D(2012, 1, 1))  # op - 730 d = 2010-01-01 = data_start
+    r.person("lookback_adm")  # op - 730 d is inside the data, but the stay began two days before
+    r.contact("lookback_adm", dt.datetime(2011, 12, 31, 16), dt.datetime(2012, 1, 2, 7))  # joins: adm 2011-12-31
+    r.operation("lookback_adm", D(2012, 1, 2))
     r.person("lookback_short")
     r.operation("lookback_short", D(2011, 12, 31))
     r.person("followup_ok")
@@ -78,6 +81,8 @@ def cohort_registry(r: Registry | None = None) -> Registry:
     r.operation("partial", OP, "knee", code="KNGB01A")  # prefix match: KNGB01 unicompartmental
     r.person("private", region=1084)
     r.operation("private", OP, hospital="1P01")
+    r.person("no_region")  # a SHAK code of no configured region
+    r.operation("no_region", OP, hospital="9001")
     r.person("bystander")  # no operation; every table must have rows
     r.eq5d("bystander", "hip", OP, "11111")
     r.transfer("bystander", OP)
@@ -101,7 +106,7 @@ def persons(episodes: pd.DataFrame) -> set[str]:
 @pytest.mark.parametrize(
     "person",
     ["base", "reg_plus3", "age_18", "lookback_ok", "followup_ok", "contra", "bilateral", "split", "dup_rows", "partial",
-     "private"],
+     "private", "no_region"],
 )
 def test_included(episodes, person):
     assert person in persons(episodes)
@@ -110,7 +115,7 @@ def test_included(episodes, person):
 @pytest.mark.parametrize(
     "person",
     ["noside", "acute", "noreg", "reg_plus4", "reg_revision", "reg_otherside", "fracture_ind", "cancer_dx",
-     "age_17", "lookback_short", "followup_short"],
+     "age_17", "lookback_adm", "lookback_short", "followup_short"],
 )  # fmt: skip
 def test_excluded(episodes, person):
     assert person not in persons(episodes)
@@ -119,11 +124,11 @@ def test_excluded(episodes, person):
 def test_attrition_flow(built):
     episodes, flow = built
     excluded = dict(zip(flow["step"], flow["n_excluded"]))
-    # 28 index procedure rows: 18 persons with one operation, two each for the persons
+    # 30 index procedure rows: 20 persons with one operation, two each for the persons
     # operated twice (same side, contralateral), the bilateral second side, the split
     # contact's duplicate and the duplicated row.
-    assert flow["n_in"].iloc[0] == 28
-    assert excluded == {1: 2, 2: 1, 3: 2, 4: 4, 5: 2, 6: 1, 7: 1, 8: 1, 9: 1}
+    assert flow["n_in"].iloc[0] == 30
+    assert excluded == {1: 2, 2: 1, 3: 2, 4: 4, 5: 2, 6: 1, 7: 2, 8: 1, 9: 1}
     assert (flow["n_out"] == flow["n_in"] - flow["n_excluded"]).all()
     assert (flow["n_in"].iloc[1:].to_numpy() == flow["n_out"].iloc[:-1].to_numpy()).all()
     assert flow["n_out"].iloc[-1] == len(episodes)
@@ -175,6 +180,7 @@ def test_episode_keys_and_descriptors(episodes):
     assert partial["joint"] == "knee" and partial["arthroplasty_type"] == "partial"
     private = episodes[episodes["person_id"] == "private"].iloc[0]
     assert private["hospital_region_code"] == 1084 and private["region_code"] == 1084
+    assert pd.isna(episodes.loc[episodes["person_id"] == "no_region", "hospital_region_code"].item())
     age18 = episodes[episodes["person_id"] == "age_18"].iloc[0]
     assert age18["age_band"] == "18-49"
 

@@ -26,6 +26,6 @@ def test_pyspark_equals_duckdb(tmp_path, prepare_config):
         with open_engine(config.settings.engine, tmp_path / f"spill-{backend}") as con:
             results[backend] = build_episodes(read_tables(con, inputs), config, workdir=tmp_path / f"work-{backend}")
     duck, spark = (arrow_to_pandas(results[b].episodes) for b in ("duckdb", "pyspark"))
-    assert len(duck) == 43
+    assert len(duck) == 64
     pd.testing.assert_frame_equal(duck, spark, check_exact=False, rtol=1e-12)
     pd.testing.assert_frame_equal(results["duckdb"].attrition, results["pyspark"].attrition)

@@ -4,8 +4,9 @@
 definitions with its realised values; ``dirt_lost`` names what injected dirt destroyed
 (a whole episode, or one PROM time point), and ``<column>_recorded`` says whether a
 PROM or registry value reached the raw tables at all.  The builder must find the same
-episodes, agree on at least 99 % of every other column and give equal PROM scores
-wherever the response exists.
+episodes, agree on at least 99 % of every other column (and, for yes/no outcomes, on
+99 % of the true events and of the events found) and give equal PROM scores wherever
+the response exists.
 """
 
 from __future__ import annotations
@@ -91,5 +92,21 @@ def test_every_other_column_agrees(compared):
             rows = m[m[f"{col}_recorded"].astype(bool)]
         agreement = _agree(rows[f"{col}_truth"], rows[col]).mean()
         assert agreement >= 0.99, f"{col}: {agreement:.2%} agreement"
+        if pd.api.types.is_bool_dtype(built[col]):
+            _agree_on_events(col, rows[f"{col}_truth"], rows[col])
         checked += 1
     assert checked > 90
+
+
+def _agree_on_events(col: str, truth: pd.Series, built: pd.Series) -> None:
+    """Agreement among the true events: a builder that never finds a rare event would
+    still agree on 99 % of the rows, so sensitivity and PPV must both be >= 99 %."""
+    t, b = (s.astype("Float64").fillna(0).to_numpy() == 1 for s in (truth, built))  # true, not false or null
+    both, n_true, n_found = int((t & b).sum()), int(t.sum()), int(b.sum())
+    if n_true == n_found == 0:
+        return
+    sensitivity = both / n_true if n_true else 0.0
+    ppv = both / n_found if n_found else 0.0
+    assert sensitivity >= 0.99 and ppv >= 0.99, (
+        f"{col}: {n_true} true events, {n_found} found, {both} in both: sensitivity {sensitivity:.1%}, PPV {ppv:.1%}"
+    )

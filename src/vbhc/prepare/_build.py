@@ -23,7 +23,15 @@ import pyarrow as pa
 from vbhc.core.errors import ConfigError, InputError
 from vbhc.core.log import get_logger, timed
 from vbhc.prepare._cohort import attrition_table, collapse_candidates, index_procedure_rows, screen_candidates
-from vbhc.prepare._costs import cost_features, index_drg_code, price_factors, sickness_week_values
+from vbhc.prepare._costs import (
+    cost_columns,
+    cost_features,
+    cost_windows,
+    index_drg_code,
+    price_factors,
+    sickness_week_values,
+    valued_sickness_weeks,
+)
 from vbhc.prepare._features import (
     contact_features,
     contacts_with_stays,
@@ -43,7 +51,7 @@ from vbhc.prepare._proms import (
     scored_table,
 )
 from vbhc.prepare._relational import Workspace, left_join
-from vbhc.prepare._settings import SICKNESS_BENEFIT, PrepareConfig, PrepareSettings
+from vbhc.prepare._settings import PrepareConfig, PrepareSettings
 from vbhc.prepare._stays import join_stays
 from vbhc.prepare._time import day_number, day_of, week_of_day
 
@@ -60,8 +68,6 @@ REQUIRED_TABLES = (
     "transfer_payments",
 )
 """Accepted tables the builder reads (``drg_tariffs`` is not needed: costs carry their tariff)."""
-
-AGE_BANDS = ((50, "18-49"), (60, "50-59"), (70, "60-69"), (80, "70-79"))
 
 
 @dataclass
@@ -143,9 +149,20 @@ def build_episodes(
             rows = index_procedure_rows(T["procedures"], T["contacts"], codes)
             n_rows = int(rows.count().execute())
             cand = ws.keep(collapse_candidates(rows), "candidates")
+
+        with timed("index stays", timings, log):
+            # stays of every candidate's person: step 7 anchors the look-back at the admission
+            cand_persons = cand.select("person_id").distinct()
+            cand_contacts = T["contacts"].semi_join(cand_persons, "person_id")
+            to_join = cand_contacts.filter(cand_contacts.contact_type.isin(s.contact_types.inpatient)).union(
+                cand_contacts.semi_join(cand.select("contact_id").distinct(), "contact_id"), distinct=True
+            )
+            stays = ws.keep(join_stays(to_join, gap_hours=s.stay.join_gap_hours), "stays")
+
+        with timed("exclusions", timings, log):
             screened = ws.keep(
                 screen_candidates(
-                    cand, T["arthroplasty_registry"], T["patients"],
+                    cand, stays, T["arthroplasty_registry"], T["patients"],
                     data_start=data_start, data_end=data_end, settings=s, codelists=codes,
                 ),
                 "screened",
@@ -154,26 +171,21 @@ def build_episodes(
             step_counts = {int(k): int(n) for k, n in zip(counts["exclusion_step"], counts["n"]) if pd.notna(k)}
             n_cand = int(counts["n"].sum())
             attrition = pd.DataFrame(attrition_table(n_rows, step_counts, n_cand, s))
-
-        with timed("index stays", timings, log):
             cohort = screened.filter(screened.exclusion_step.isnull())
             persons = cohort.select("person_id").distinct()
             contacts = T["contacts"].semi_join(persons, "person_id")
-            index_ids = cohort.select("contact_id").distinct()
-            to_join = contacts.filter(contacts.contact_type == "inpatient").union(
-                contacts.semi_join(index_ids, "contact_id"), distinct=True
-            )
-            stays = ws.keep(join_stays(to_join, gap_hours=s.stay.join_gap_hours), "stays")
             base = ws.keep(_episode_base(cohort, stays, data_end, config), "base")
 
         with timed("labour market", timings, log):
             weeks = transfer_weeks(T["transfer_payments"].semi_join(persons, "person_id"))
-            sick_years = weeks.filter(weeks.benefit_code == SICKNESS_BENEFIT).select("iso_year").distinct().to_pandas()
+            sick_code = s.lookback.benefit_codes.sickness_benefit
+            sick_years = weeks.filter(weeks.benefit_code == sick_code).select("iso_year").distinct().to_pandas()
             years = [int(y) for y in sick_years["iso_year"]]
             _check_years(years, config.prices.sickness_benefit_weekly_dkk, "sickness_benefit_weekly_dkk")
             _check_years(years, config.prices.health_price_index, "health_price_index")
             week_dkk = ibis.memtable(sickness_week_values(config.prices, s.costs.price_year, years))
-            labour = labour_features(base, weeks, week_dkk, s)
+            sick_weeks = valued_sickness_weeks(weeks, week_dkk, s)
+            labour = labour_features(base, weeks, s)
             base = ws.keep(_with_employment(base, labour, s), "base_employment")
             rtw = ws.keep(return_to_work(base, weeks, s), "return_to_work", reused=False)
 
@@ -185,12 +197,12 @@ def build_episodes(
             rf = ws.keep(reoperation_features(base, T["procedures"], T["contacts"], codes, s), "reoperations", reused=False)
 
         with timed("costs", timings, log):
-            costs = T["costs"].semi_join(persons, "person_id")
+            costs = T["costs"].semi_join(persons, "person_id").distinct()  # a row delivered twice counts once
             tariff_years = [int(y) for y in costs.select("tariff_year").distinct().to_pandas()["tariff_year"]]
             _check_years(tariff_years, config.prices.health_price_index, "health_price_index")
             factors = ibis.memtable(price_factors(config.prices, s.costs.price_year, tariff_years))
-            cost = ws.keep(cost_features(base, costs, stays, factors, s), "costs", reused=False)
-            drg = ws.keep(index_drg_code(base, costs), "drg", reused=False)
+            cost = ws.keep(cost_features(base, costs, sick_weeks, stays, factors, s), "costs", reused=False)
+            drg = ws.keep(index_drg_code(base, costs, s), "drg", reused=False)
 
         with timed("proms", timings, log):
             responses = T["prom_responses"].semi_join(persons, "person_id")
@@ -214,24 +226,26 @@ def build_episodes(
 
 
 def _episode_base(cohort: ibis.Table, stays: ibis.Table, data_end: dt.date, config: PrepareConfig) -> ibis.Table:
-    """Episodes with key, index stay, day numbers and follow-up."""
+    """Episodes with key, index stay, day numbers and follow-up.
+
+    ``followup_end_day`` = min(death, data_end, op + followup_max_days); ``last_week``
+    its ISO week relative to the op week (the last week observed for return to work).
+    """
     o = config.settings.outcomes
-    idx = stays.select("contact_id", "stay_id", adm="stay_start", dis="stay_end")
+    idx = stays.select("contact_id", "stay_id", dis="stay_end")
     t = cohort.join(idx, "contact_id")
     key = t.person_id.concat("|", t.joint, "|", t.laterality, "|", t.op_date.strftime("%Y-%m-%d"))
     end_day = day_of(data_end)
     never = ibis.literal(2**31 - 1)
     fu_end = ibis.least(t.death_day.fill_null(never), ibis.literal(end_day), t.op_day + o.followup_max_days)
-    observed_end = ibis.least(t.death_day.fill_null(never), ibis.literal(end_day))
     op_week = week_of_day(t.op_day)
     return t.mutate(
         episode_id=ibis.literal("E").concat(key.hexdigest("sha256").substr(0, 16)),
-        adm_day=day_number(t.adm),
         dis_day=day_number(t.dis),
         op_week=op_week,
         end_day=ibis.literal(end_day),
         followup_end_day=fu_end,
-        last_week=week_of_day(observed_end) - op_week,
+        last_week=week_of_day(fu_end) - op_week,
     )
 
 
@@ -305,33 +319,27 @@ def _finalise(t: ibis.Table, config: PrepareConfig) -> ibis.Table:
         (t.last_week >= r.followed_weeks, False),
         else_=ibis.null("boolean"),
     )
-    # PROM changes and minimal important change
-    cols["oxford_change_12m"] = t.oxford_12m - t.oxford_pre
-    cols["eq5d_gain_12m"] = t.eq5d_12m - t.eq5d_pre
+    # PROM changes from before surgery and minimal important change
+    for tp in s.proms.followup:
+        cols[f"oxford_change_{tp}"] = t[f"oxford_{tp}"] - t.oxford_pre
+        cols[f"eq5d_gain_{tp}"] = t[f"eq5d_{tp}"] - t.eq5d_pre
     mic_points = config.prom_scoring.minimal_important_change
     mic = ibis.cases((t.joint == "hip", float(mic_points["OHS"])), else_=float(mic_points["OKS"]))
     cols["mic_12m"] = cols["oxford_change_12m"] >= mic
-    # costs
+    # costs: zero without rows; null when the window's end was not followed (and no death)
     zero = ibis.literal(0.0)
-    complete_2y = cols["followup_complete_2y"]
-    money = ["cost_index_dkk", "cost_90d_dkk", "prior_cost_2y_dkk", "drg_value_index_dkk"]
-    money += [c for c in t.columns if c.startswith("cost_1y_") and c.endswith("_dkk")]
-    for name in money:
-        cols[name] = t[name].fill_null(zero)
-    cols["cost_1y_sickness_benefit_dkk"] = t._sickness_1y_dkk.fill_null(zero)
-    cols["cost_1y_society_dkk"] = t._cost_1y_society_table_dkk.fill_null(zero) + t._sickness_1y_dkk.fill_null(zero)
-    for name, value in (
-        ("cost_2y_dkk", t.cost_2y_dkk.fill_null(zero)),
-        ("cost_2y_hospital_dkk", t.cost_2y_hospital_dkk.fill_null(zero)),
-        ("cost_2y_society_dkk", t._cost_2y_society_table_dkk.fill_null(zero) + t._sickness_2y_dkk.fill_null(zero)),
-    ):
-        cols[name] = ibis.cases((complete_2y, value), else_=ibis.null("float64"))
+    cols["drg_value_index_dkk"] = t.drg_value_index_dkk.fill_null(zero)
+    for window in cost_windows(s):
+        complete = known(window.closes[1], t[window.closes[0]]) if window.closes else ibis.literal(True)
+        for name in cost_columns(window):
+            cols[name] = ibis.cases((complete, t[name].fill_null(zero)), else_=ibis.null("float64"))
     # descriptive columns
     regions = sorted(s.hospital_regions.items(), key=lambda kv: -len(kv[0]))
     cols["hospital_region_code"] = ibis.cases(
         *[(t.hospital_id.startswith(prefix), code) for prefix, code in regions], else_=ibis.null("int16")
     ).cast("int16") if regions else ibis.null("int16")
-    age_band = ibis.cases(*[(t.age < upper, label) for upper, label in AGE_BANDS], else_="80+")
+    *bounded, last = s.age_bands
+    age_band = ibis.cases(*[(t.age < b.below, b.label) for b in bounded], else_=last.label) if bounded else ibis.literal(last.label)
     cols.update(
         operation_date=t.op_date,
         operation_year=t.op_date.year().cast("int16"),

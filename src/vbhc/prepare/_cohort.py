@@ -39,7 +39,7 @@ def attrition_steps(settings: PrepareSettings) -> list[Step]:
         Step(4, "registry record", f"no registry record ({c.registry_operation_type}, ±{c.registry_match_days} days)"),
         Step(5, "not fracture or cancer", "fracture or cancer"),
         Step(6, "adult", f"age under {c.min_age_years:g} years"),
-        Step(7, "look-back", f"less than {c.lookback_days} days of look-back"),
+        Step(7, "look-back", f"less than {c.lookback_days} days of look-back before the admission"),
         Step(8, "follow-up", f"less than {c.min_followup_days} days of follow-up possible"),
         Step(9, "first on that side", "not first on that side"),
     ]
@@ -131,6 +131,7 @@ def _bilateral_days(cand: ibis.Table) -> ibis.Table:
 
 def screen_candidates(
     cand: ibis.Table,
+    stays: ibis.Table,
     registry: ibis.Table,
     patients: ibis.Table,
     *,
@@ -139,11 +140,15 @@ def screen_candidates(
     settings: PrepareSettings,
     codelists: CodeLists,
 ) -> ibis.Table:
-    """Candidates with registry and patient data, side history and ``exclusion_step``.
+    """Candidates with index stay start, registry and patient data, side history and ``exclusion_step``.
 
-    ``exclusion_step`` is the number of the first failing step (2-9), null for
-    episodes.  Step 9 compares with every candidate (any step) on the same person,
-    joint and side, as the definitions say "at any time in the data".
+    ``stays`` (:func:`vbhc.prepare._stays.join_stays`) gives each candidate's
+    admission ``adm`` (start of the stay of its contact) and ``adm_day``: step 7 needs
+    the whole look-back [date(adm) - lookback_days, date(adm) - 1] inside the data,
+    the window every case-mix variable counts in.  ``exclusion_step`` is the number of
+    the first failing step (2-9), null for episodes.  Step 9 compares with every
+    candidate (any step) on the same person, joint and side, as the definitions say
+    "at any time in the data".
     """
     c = settings.cohort
     reg = _registry_match(cand, registry, settings)
@@ -158,14 +163,16 @@ def screen_candidates(
     first = _side_history(cand)
     bilateral = _bilateral_days(cand)
     keys4 = ["person_id", "joint", "laterality", "op_day"]
-    t = left_join(cand, reg, keys4)
+    adm = stays.select("contact_id", adm="stay_start")
+    t = cand.join(adm.mutate(adm_day=day_number(adm.adm)), "contact_id")
+    t = left_join(t, reg, keys4)
     t = left_join(t, pat, "person_id")
     t = left_join(t, first, ["person_id", "joint"])
     t = left_join(t, bilateral, ["person_id", "joint", "op_day"])
     excluded_dx = [code for codes in codelists.excluded_index_diagnoses.values() for code in codes]
     own_first = ibis.cases((t.laterality == "left", t.left_first), (t.laterality == "right", t.right_first))
     other_first = ibis.cases((t.laterality == "left", t.right_first), (t.laterality == "right", t.left_first))
-    age = (t.op_day - t.birth_day).cast("float64") / ibis.literal(365.25, "float64")
+    age = (t.op_day - t.birth_day).cast("float64") / ibis.literal(c.days_per_year, "float64")
     t = t.mutate(
         age=age,
         registry_matched=t.registry_matched.fill_null(False),
@@ -182,7 +189,7 @@ def screen_candidates(
         (~t.registry_matched, 4),
         (t.excluded_indication | t.excluded_diagnosis, 5),
         (t.age.isnull() | (t.age < c.min_age_years), 6),
-        (t.op_day - c.lookback_days < start_day, 7),
+        (t.adm_day - c.lookback_days < start_day, 7),
         (t.op_day + c.min_followup_days > end_day, 8),
         (t.not_first, 9),
         else_=ibis.null("int8"),

@@ -14,12 +14,8 @@ import ibis
 from vbhc.core.codelists import CodeLists
 from vbhc.prepare._codes import diagnosis_codes, followup_procedure_codes, match_prefixes
 from vbhc.prepare._relational import left_join
-from vbhc.prepare._settings import SICKNESS_BENEFIT, PrepareSettings
+from vbhc.prepare._settings import PrepareSettings
 from vbhc.prepare._time import day_number, week_of_year_week
-
-OUTPATIENT_TYPES = ("outpatient", "telemedicine")
-RETIRED_CODES = ("early_retirement", "disability_pension", "state_pension")
-UNEMPLOYED_CODES = ("unemployment_benefit", "flex_job")
 
 
 def contacts_with_stays(contacts: ibis.Table, stays: ibis.Table) -> ibis.Table:
@@ -64,7 +60,7 @@ def diagnosis_features(
     complication = in_stay | after
     o = settings.outcomes
     late = (
-        (j.contact_type == "inpatient")
+        j.contact_type.isin(settings.contact_types.inpatient)
         & j.is_acute
         & (j.start_time > j.dis)
         & (j.start_day <= j.op_day + o.complication_2y_days)
@@ -95,10 +91,11 @@ def contact_features(ep: ibis.Table, contacts: ibis.Table, settings: PrepareSett
     """
     e = ep.select("episode_id", "person_id", "adm", "adm_day", "dis", "dis_day", "op_day")
     j = e.join(contacts, "person_id")
-    outpatient = j.contact_type.isin(OUTPATIENT_TYPES)
+    types = settings.contact_types
+    outpatient = j.contact_type.isin(types.outpatient)
     lookback = (j.start_day >= j.adm_day - settings.lookback.days) & (j.start_day < j.adm_day)
     after_dis = j.start_time > j.dis
-    acute_inpatient = (j.contact_type == "inpatient") & j.is_acute
+    acute_inpatient = j.contact_type.isin(types.inpatient) & j.is_acute
     aggs = {
         "prior_outpatient_2y": (outpatient & lookback).sum(),
         "outpatient_visits_90d": (
@@ -157,31 +154,27 @@ def transfer_weeks(transfers: ibis.Table) -> ibis.Table:
     return t.mutate(week=week_of_year_week(t.year_week), iso_year=(t.year_week // 100).cast("int32"))
 
 
-def labour_features(ep: ibis.Table, weeks: ibis.Table, sickness_week_dkk: ibis.Table, settings: PrepareSettings) -> ibis.Table:
-    """Sickness-benefit weeks before surgery, employment flags and valued sickness benefit after.
+def labour_features(ep: ibis.Table, weeks: ibis.Table, settings: PrepareSettings) -> ibis.Table:
+    """Sickness-benefit weeks before surgery and the employment flags of the weeks before.
 
-    ``sickness_week_dkk`` holds ``iso_year`` and ``week_dkk`` (the weekly rate of that
-    year at the configured price year).  Sickness benefit after surgery is valued in
-    weeks op week .. op week + 52 (1 year) and .. op week + 104 (2 years).
+    ``sickness_benefit_weeks_1y``: distinct weeks with the sickness-benefit code among
+    op week - 52 .. op week - 1; the flags ``_any_retired``, ``_any_unemployed``,
+    ``_any_sick`` look at op week - 4 .. op week - 1 (codes: ``lookback.benefit_codes``).
     """
     lb = settings.lookback
+    codes = lb.benefit_codes
     e = ep.select("episode_id", "person_id", "op_week")
-    h1 = settings.costs.horizons_days["1y"] // 7
-    h2 = settings.costs.horizons_days["2y"] // 7
-    j = e.join(weeks, "person_id")
+    j = e.join(weeks.select("person_id", "week", "benefit_code").distinct(), "person_id")
     j = j.mutate(rel=j.week - j.op_week)
-    j = j.filter((j.rel >= -max(lb.sickness_benefit_weeks, lb.employment_weeks)) & (j.rel <= max(h1, h2)))
-    j = left_join(j, sickness_week_dkk, "iso_year")
+    j = j.filter((j.rel >= -max(lb.sickness_benefit_weeks, lb.employment_weeks)) & (j.rel <= -1))
     rel = j.rel
-    sick = j.benefit_code == SICKNESS_BENEFIT
-    before_emp = (rel >= -lb.employment_weeks) & (rel <= -1)
+    sick = j.benefit_code == codes.sickness_benefit
+    before_emp = rel >= -lb.employment_weeks
     return j.group_by("episode_id").aggregate(
-        sickness_benefit_weeks_1y=(sick & (rel >= -lb.sickness_benefit_weeks) & (rel <= -1)).sum(),
-        _any_retired=(before_emp & j.benefit_code.isin(RETIRED_CODES)).any(),
-        _any_unemployed=(before_emp & j.benefit_code.isin(UNEMPLOYED_CODES)).any(),
+        sickness_benefit_weeks_1y=(sick & (rel >= -lb.sickness_benefit_weeks)).sum(),
+        _any_retired=(before_emp & j.benefit_code.isin(codes.retired)).any(),
+        _any_unemployed=(before_emp & j.benefit_code.isin(codes.unemployed)).any(),
         _any_sick=(before_emp & sick).any(),
-        _sickness_1y_dkk=j.week_dkk.sum(where=sick & (rel >= 0) & (rel <= h1)),
-        _sickness_2y_dkk=j.week_dkk.sum(where=sick & (rel >= 0) & (rel <= h2)),
     )
 
 
@@ -189,16 +182,17 @@ def return_to_work(ep: ibis.Table, weeks: ibis.Table, settings: PrepareSettings)
     """First week (relative to the op week) that starts a run of weeks without any transfer.
 
     Candidate starts are the earliest allowed week and the week after each transfer
-    week; a start ``s`` is valid when the next transfer week at or after ``s`` is at
-    least ``s + run_weeks`` away and the whole run lies in the observed weeks
-    (``last_week``: the ISO week of the end of follow-up, relative to the op week).
+    week; a start ``s`` (``earliest_start_week <= s <= latest_start_week``) is valid
+    when the next transfer week at or after ``s`` is at least ``s + run_weeks`` away
+    and the whole run lies within follow-up (``last_week``: the ISO week of
+    min(death, data_end, op + followup_max_days), relative to the op week).
     Returns ``episode_id, weeks_to_return_to_work`` for employed episodes with a run.
     """
     r = settings.outcomes.return_to_work
     e = ep.filter(ep.employed).select("episode_id", "person_id", "op_week", "last_week")
     j = e.join(weeks.select("person_id", "week").distinct(), "person_id")
     j = j.mutate(rel=j.week - j.op_week)
-    j = j.filter((j.rel >= r.earliest_start_week) & (j.rel <= r.max_weeks + r.run_weeks))
+    j = j.filter((j.rel >= r.earliest_start_week) & (j.rel <= r.latest_start_week + r.run_weeks))
     # starts after a transfer week: s = t + 1, valid if the next transfer is >= s + run
     nxt = j.rel.lead().over(ibis.window(group_by="episode_id", order_by="rel"))
     after = j.mutate(start=j.rel + 1, next_transfer=nxt)
@@ -211,5 +205,5 @@ def return_to_work(ep: ibis.Table, weeks: ibis.Table, settings: PrepareSettings)
     early = early.select("episode_id", start=ibis.literal(r.earliest_start_week, "int64"))
     starts = ibis.union(early, after.mutate(start=after.start.cast("int64")), distinct=False)
     starts = starts.join(e.select("episode_id", "last_week"), "episode_id")
-    starts = starts.filter((starts.start + r.run_weeks - 1 <= starts.last_week) & (starts.start <= r.max_weeks))
+    starts = starts.filter((starts.start + r.run_weeks - 1 <= starts.last_week) & (starts.start <= r.latest_start_week))
     return starts.group_by("episode_id").aggregate(weeks_to_return_to_work=starts.start.min())

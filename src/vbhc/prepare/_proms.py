@@ -29,6 +29,9 @@ OXFORD = {"hip": "OHS", "knee": "OKS"}
 EQ5D, EQVAS, PAIN = "EQ-5D-5L", "EQ-VAS", "PAIN-NRS"
 QUESTIONNAIRE_KEY = ["person_id", "joint", "instrument", "response_date"]
 SCORED_COLUMNS = [*QUESTIONNAIRE_KEY, "score", *EQ5D_DIMENSIONS]
+SOURCE_ROW = "source_row"
+"""Optional column of ``prom_responses``: the row's 0-based position in its input table
+(added by :func:`vbhc.prepare.read_tables`), used to name the row of a rejected answer."""
 CHUNK_ROWS = 8_000_000
 """Item rows materialised in pandas at once when scoring (about 1-2 GB)."""
 
@@ -112,16 +115,27 @@ def score_chosen(
         long = part.to_pandas()
         if not len(long):
             continue
+        source_rows = long.pop(SOURCE_ROW).to_numpy() if SOURCE_ROW in long.columns else None
         try:
-            scored.append(scorer(long, scoring))
+            scored.append(scorer(long.reset_index(drop=True), scoring))
         except InputError as exc:
-            raise InputError(
-                f"{exc} (row counted among the PROM item rows chosen for the episodes; "
-                "run `vbhc validate` on the extract and prepare its accepted tables)"
-            ) from None
+            raise _at_table_row(exc, source_rows) from None
     if not scored:
         return pd.DataFrame({c: pd.Series(dtype="float64" if c not in QUESTIONNAIRE_KEY else "str") for c in SCORED_COLUMNS})
     return pd.concat(scored, ignore_index=True)
+
+
+def _at_table_row(exc: InputError, source_rows) -> InputError:
+    """The scorer's error with its row (a position among the chosen item rows) as the table's row."""
+    advice = "run `vbhc validate` on the extract and prepare its accepted tables"
+    if exc.row is None:
+        return InputError(f"{exc} ({advice})")
+    if source_rows is None:
+        return InputError(f"{exc} (row counted among the PROM item rows chosen for the episodes; {advice})")
+    message = str(exc).split(": ", 1)[1]  # without the scorer's "table ..., row ...: " prefix
+    return InputError(
+        f"{message} ({advice})", table=exc.table, column=exc.column, row=int(source_rows[exc.row]), rule=exc.rule
+    )
 
 
 def scored_table(scored: pd.DataFrame) -> ibis.Table:

@@ -27,6 +27,7 @@ from vbhc.core.errors import InputError
 from vbhc.core.io import atomic_output_dir, file_sha256, write_json, write_parquet, write_text
 from vbhc.core.log import get_logger, timed
 from vbhc.prepare._build import REQUIRED_TABLES, EpisodeBuild, build_episodes
+from vbhc.prepare._proms import SOURCE_ROW
 from vbhc.prepare._settings import EngineSettings, PrepareConfig, load_prepare_config
 
 log = get_logger("vbhc.prepare")
@@ -147,8 +148,32 @@ def open_engine(engine: EngineSettings, temp_dir: Path) -> Iterator[Any]:
 
 
 def read_tables(con: Any, inputs: dict[str, InputTable]) -> dict[str, Any]:
-    """Register each input Parquet file as an Ibis table of ``con``."""
-    return {name: con.read_parquet(str(t.path), table_name=f"raw_{name}") for name, t in inputs.items()}
+    """Register each input Parquet file as an Ibis table of ``con``.
+
+    ``prom_responses`` also gets :data:`SOURCE_ROW`, the 0-based row of the file, so
+    that an answer the PROM scorer rejects is reported at its row in the table.
+    """
+    tables = {}
+    for name, t in inputs.items():
+        table_name = f"raw_{name}"
+        if name == "prom_responses":
+            tables[name] = _read_with_row_numbers(con, t.path, table_name)
+        else:
+            tables[name] = con.read_parquet(str(t.path), table_name=table_name)
+    return tables
+
+
+def _read_with_row_numbers(con: Any, path: Path, table_name: str) -> Any:
+    """A Parquet file as an Ibis table with its 0-based row number in :data:`SOURCE_ROW`."""
+    if con.name == "duckdb":
+        return con.read_parquet(str(path), table_name=table_name, file_row_number=True).rename(
+            {SOURCE_ROW: "file_row_number"}
+        )
+    from pyspark.sql import SparkSession, functions
+
+    frame = SparkSession.getActiveSession().read.parquet(str(path))
+    frame.select("*", functions.col("_metadata.row_index").alias(SOURCE_ROW)).createOrReplaceTempView(table_name)
+    return con.table(table_name)
 
 
 def run_prepare(raw: str | Path, out: str | Path, config_path: str | Path | None = None) -> dict[str, Any]:

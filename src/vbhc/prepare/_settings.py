@@ -31,6 +31,27 @@ def cost_categories() -> tuple[str, ...]:
     return (*[str(c) for c in allowed], SICKNESS_BENEFIT)
 
 
+def _schema_allowed(table: str, column: str) -> list[str]:
+    """The allowed values of a schema column (``data_schemas/<table>.yaml``)."""
+    from vbhc.schemas import load_schema
+
+    return [str(v) for v in load_schema(table).column(column).allowed or []]
+
+
+def _schema_max(table: str, column: str) -> float:
+    """The largest value a schema column allows."""
+    from vbhc.schemas import load_schema
+
+    return float(load_schema(table).column(column).max)
+
+
+def _check_allowed(values: list[str], table: str, column: str, name: str) -> None:
+    allowed = _schema_allowed(table, column)
+    unknown = sorted(set(values) - set(allowed))
+    if unknown:
+        raise ValueError(f"{name}: {unknown} not among the {table}.{column} values ({', '.join(allowed)})")
+
+
 def _require_keys(mapping: dict, keys: set[str], name: str) -> None:
     """The named horizons of a definition are fixed by the episode columns they fill."""
     if set(mapping) != keys:
@@ -56,16 +77,66 @@ class CohortSettings(Settings):
     registry_match_days: int = Field(3, ge=0, le=30, description="registry date tolerance, days")
     registry_operation_type: Literal["primary", "revision"] = "primary"
     min_age_years: float = Field(18, ge=0, le=120)
-    lookback_days: int = Field(730, ge=0, description="op - lookback_days must be >= data_start")
+    days_per_year: float = Field(ge=365, le=366, description="age in years = days since birth / days_per_year")
+    lookback_days: int = Field(
+        730, ge=0, description="date(adm) - lookback_days must be >= data_start (the case-mix look-back anchor)"
+    )
     min_followup_days: int = Field(
         365, ge=365, le=730, description="op + min_followup_days must be <= data_end (at least 1 year)"
     )
+
+
+class ContactTypes(Settings):
+    """Which ``contacts.contact_type`` values play which role in the definitions."""
+
+    inpatient: list[str] = Field(
+        min_length=1, description="joined into stays; readmissions, admissions and complication_2y count them"
+    )
+    outpatient: list[str] = Field(min_length=1, description="counted as outpatient visits (before and after)")
+
+    @model_validator(mode="after")
+    def _known(self) -> ContactTypes:
+        _check_allowed(self.inpatient, "contacts", "contact_type", "inpatient")
+        _check_allowed(self.outpatient, "contacts", "contact_type", "outpatient")
+        if set(self.inpatient) & set(self.outpatient):
+            raise ValueError("a contact type cannot be both inpatient and outpatient")
+        return self
+
+
+class AgeBand(Settings):
+    """An age band: ages below ``below`` years (and not in an earlier band); the last band has no bound."""
+
+    below: float | None = Field(gt=0, le=150)
+    label: str
 
 
 class StaySettings(Settings):
     """Joining contacts into one stay."""
 
     join_gap_hours: float = Field(4, ge=0, le=72, description="largest gap between joined contacts, hours")
+
+
+class BenefitCodes(Settings):
+    """DREAM ``benefit_code`` values (``data_schemas/transfer_payments.yaml``) by meaning.
+
+    ``sickness_benefit`` weeks count in ``sickness_benefit_weeks_1y``, make a person
+    sick_listed and are valued as the cost category sickness_benefit; ``retired`` and
+    ``unemployed`` codes set those employment statuses.
+    """
+
+    sickness_benefit: str
+    retired: list[str] = Field(min_length=1)
+    unemployed: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _known(self) -> BenefitCodes:
+        for name in ("retired", "unemployed"):
+            _check_allowed(getattr(self, name), "transfer_payments", "benefit_code", name)
+        _check_allowed([self.sickness_benefit], "transfer_payments", "benefit_code", "sickness_benefit")
+        groups = [[self.sickness_benefit], self.retired, self.unemployed]
+        if len({c for g in groups for c in g}) != sum(len(g) for g in groups):
+            raise ValueError("a benefit code can belong to one group only")
+        return self
 
 
 class LookbackSettings(Settings):
@@ -75,6 +146,7 @@ class LookbackSettings(Settings):
     sickness_benefit_weeks: int = Field(52, ge=1, description="weeks before the op week for sickness_benefit_weeks_1y")
     employment_weeks: int = Field(4, ge=1, description="weeks before the op week that set employment_status")
     retirement_age_years: float = Field(67, ge=50, le=80)
+    benefit_codes: BenefitCodes
 
 
 class PromWindow(Settings):
@@ -125,18 +197,25 @@ class PromWindowSettings(Settings):
 
 
 class ReturnToWork(Settings):
-    """Return to self-support from DREAM (weeks are ISO weeks relative to the op week)."""
+    """Return to self-support from DREAM (weeks are ISO weeks relative to the op week).
 
-    run_weeks: int = Field(4, ge=1, le=26)
-    earliest_start_week: int = Field(1, ge=0)
-    within_weeks: int = Field(26, ge=1)
-    followed_weeks: int = Field(30, ge=1)
-    max_weeks: int = Field(104, ge=1, le=104, description="latest start week searched (schema bound)")
+    A run of ``run_weeks`` weeks without any transfer that starts between
+    ``earliest_start_week`` and ``latest_start_week`` and ends within follow-up.
+    """
+
+    run_weeks: int = Field(ge=1, le=26)
+    earliest_start_week: int = Field(ge=0)
+    latest_start_week: int = Field(ge=1, description="latest start week searched, weeks after the op week")
+    within_weeks: int = Field(ge=1, description="return_to_work_6m: the run starts at most this many weeks after")
+    followed_weeks: int = Field(ge=1, description="return_to_work_6m is false (not null) only when followed this long")
 
     @model_validator(mode="after")
     def _order(self) -> ReturnToWork:
-        if not self.earliest_start_week <= self.within_weeks <= self.max_weeks:
-            raise ValueError("need earliest_start_week <= within_weeks <= max_weeks")
+        if not self.earliest_start_week <= self.within_weeks <= self.latest_start_week:
+            raise ValueError("need earliest_start_week <= within_weeks <= latest_start_week")
+        bound = _schema_max("episodes", "weeks_to_return_to_work")
+        if self.latest_start_week > bound:
+            raise ValueError(f"latest_start_week {self.latest_start_week} is above episodes.weeks_to_return_to_work max {bound:g}")
         return self
 
 
@@ -153,11 +232,14 @@ class OutcomeSettings(Settings):
     death_days: dict[Literal["30d", "90d", "1y"], int] = Field(
         default_factory=lambda: {"30d": 30, "90d": 90, "1y": 365}
     )
-    followup_max_days: int = Field(730, ge=365, le=730, description="follow-up cap, days (schema bound)")
-    return_to_work: ReturnToWork = Field(default_factory=ReturnToWork)
+    followup_max_days: int = Field(730, ge=365, description="follow-up cap, days")
+    return_to_work: ReturnToWork
 
     @model_validator(mode="after")
     def _complete(self) -> OutcomeSettings:
+        bound = _schema_max("episodes", "followup_days")
+        if self.followup_max_days > bound:
+            raise ValueError(f"followup_max_days {self.followup_max_days} is above episodes.followup_days max {bound:g}")
         _require_keys(self.readmission_days, {"30d", "90d"}, "readmission_days")
         _require_keys(self.reoperation_days, {"1y", "2y"}, "reoperation_days")
         _require_keys(self.death_days, {"30d", "90d", "1y"}, "death_days")
@@ -178,10 +260,13 @@ class CostSettings(Settings):
     after_discharge_days: int = Field(90, ge=1)
     horizons_days: dict[Literal["1y", "2y"], int] = Field(default_factory=lambda: {"1y": 365, "2y": 730})
     perspectives: dict[Literal["hospital", "region", "society"], list[str]]
+    drg_category: str = Field(description="cost category of DRG tariff rows: drg_value_index_dkk, drg_code_index")
 
     @model_validator(mode="after")
     def _complete(self) -> CostSettings:
         known = cost_categories()
+        if self.drg_category not in known or self.drg_category == SICKNESS_BENEFIT:
+            raise ValueError(f"drg_category: {self.drg_category!r} is not a category of the costs table")
         for name, categories in self.perspectives.items():
             unknown = sorted(set(categories) - set(known))
             if unknown:
@@ -216,14 +301,25 @@ class PrepareSettings(Settings):
     hospital_regions: dict[str, Literal[1081, 1082, 1083, 1084, 1085]] = Field(
         default_factory=dict, description="SHAK code prefix -> region code owning the hospital"
     )
-    cohort: CohortSettings = Field(default_factory=CohortSettings)
+    cohort: CohortSettings
+    contact_types: ContactTypes
+    age_bands: list[AgeBand] = Field(min_length=1, description="age_band labels in increasing order of age")
     stay: StaySettings = Field(default_factory=StaySettings)
-    lookback: LookbackSettings = Field(default_factory=LookbackSettings)
+    lookback: LookbackSettings
     proms: PromWindowSettings = Field(default_factory=PromWindowSettings)
-    outcomes: OutcomeSettings = Field(default_factory=OutcomeSettings)
+    outcomes: OutcomeSettings
     activity: ActivitySettings = Field(default_factory=ActivitySettings)
     costs: CostSettings
     engine: EngineSettings = Field(default_factory=EngineSettings)
+
+    @model_validator(mode="after")
+    def _age_bands(self) -> PrepareSettings:
+        bands = self.age_bands
+        bounds = [b.below for b in bands[:-1]]
+        if bands[-1].below is not None or None in bounds or bounds != sorted(set(bounds)):
+            raise ValueError("age_bands: bounds (below) must increase and only the last band has none")
+        _check_allowed([b.label for b in bands], "episodes", "age_band", "age_bands")
+        return self
 
 
 class PrepareConfig(Settings):
