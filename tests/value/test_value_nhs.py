@@ -11,15 +11,16 @@ columns, imported as nhs_pred_*), centred on the England mean as NHS's methodolo
 from __future__ import annotations
 
 import functools
+import json
 import zipfile
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from vbhc.core.config import load_config, parse_config
 from vbhc.core.paths import pipelines_dir
-from vbhc.value import ValueSettings, assess_value
+from vbhc.value import assess_value, load_value_settings
+from vbhc.value._config import restrict_population
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
 
@@ -66,23 +67,52 @@ def published(nhs_dir, year: str) -> pd.DataFrame:
 def test_reproduces_published_provider_adjusted_scores(nhs_proms_dir, year):
     nhs_dir = nhs_proms_dir
     episodes, predictions = load(nhs_dir)
-    settings = load_config(pipelines_dir() / "value-nhs.yaml", ValueSettings)
-    data = settings.model_dump()
-    data["population"] = [{"column": "revision", "eq": False}, {"column": "year", "eq": year}]
-    result = assess_value(episodes, predictions, parse_config(data, ValueSettings))
+    settings = restrict_population(load_value_settings(pipelines_dir() / "value-nhs.yaml"), {"year": year})
+    assert [c.describe() for c in settings.population] == ["revision == False", f"year == {year}"]
+    result = assess_value(episodes, predictions, settings)
     assert any("no prediction were left out" in note for note in result.notes)
-    pv = result.provider_value
-    ref = published(nhs_dir, year)
-    for (joint, outcome), measure in MEASURES.items():
+    check_reproduction(result.provider_value, published(nhs_dir, year), MEASURES)
+
+
+def check_reproduction(pv: pd.DataFrame, ref: pd.DataFrame, measures: dict) -> None:
+    """Providers with at least 30 modelled records: same n, median |difference| within
+    0.05 Oxford points (0.001 EQ-5D), Pearson r >= 0.99."""
+    for (joint, outcome), measure in measures.items():
         procedure = f"{joint.capitalize()} Replacement Primary"
         mine = pv[(pv["level"] == "provider") & (pv["joint"] == joint) & (pv["outcome"] == outcome)]
         theirs = ref[(ref["Procedure"] == procedure) & (ref["Measure"] == measure)]
         both = mine.merge(theirs, left_on="unit_id", right_on="Organisation Code")
         both = both[(both["n"] >= 30) & both["published"].notna()]
         assert len(both) > 200, (joint, outcome)
+        assert not both["suppressed"].any()
         # Same patients: our n equals NHS's modelled records for every provider.
         assert (both["n"] == both["modelled"]).all()
         diff = (both["adjusted"] - both["published"]).abs()
         tolerance = 0.05 if outcome == "oxford_6m" else 0.001  # EQ-5D index is on a 0-1 scale
         assert diff.median() <= tolerance, (joint, outcome, diff.median())
         assert np.corrcoef(both["adjusted"], both["published"])[0, 1] >= 0.99
+
+
+def test_vbhc_value_command_on_the_nhs_import(nhs_proms_dir, tmp_path, capsys):
+    """``vbhc value`` on the NHS import (the table vbhc nhs-proms import writes), NHS's own
+    predictions, the NHS pipeline settings and the year as a parameter (2016/17, not the
+    configuration's default 2017/18): the written provider_value reproduces ProvComm."""
+    from value_helpers import run_vbhc
+
+    from vbhc.core.io import read_parquet, write_parquet
+    from vbhc.schemas import load_schema
+
+    episodes, predictions = load(nhs_proms_dir)
+    ep_path, pred_path, out = tmp_path / "nhs_episodes.parquet", tmp_path / "nhs_pred.parquet", tmp_path / "value"
+    write_parquet(episodes, ep_path, load_schema("nhs_episodes"))
+    predictions.to_parquet(pred_path)
+    code, err = run_vbhc("value", "--episodes", ep_path, "--predictions", pred_path, "--out", out,
+                         "--config", pipelines_dir() / "value-nhs.yaml", "--where", "year=2016/17", capsys=capsys)  # fmt: skip
+    assert code == 0, err
+    pv = read_parquet(out / "provider_value.parquet")
+    assert set(pv["outcome"]) == {"oxford_6m", "oxford_change_6m", "eq5d_6m", "eqvas_6m"}
+    oxford = {k: v for k, v in MEASURES.items() if k[1] == "oxford_6m"}
+    check_reproduction(pv, published(nhs_proms_dir, "2016/17"), oxford)
+    manifest = json.loads((out / "value_manifest.json").read_text())
+    assert manifest["where"] == {"year": "2016/17"}
+    assert "Oxford score at 6 months by provider" in (out / "report.html").read_text()
