@@ -195,6 +195,14 @@ rules:
         ("{name: r, kind: range_by, columns: [a], by: b, description: x}", "needs 'ranges'"),
         ("{name: r, kind: allowed_by, columns: [a], by: nope, allowed: {x: [1]}, description: x}", "column 'nope'"),
         ("{name: Bad-Name, kind: unique, columns: [a], description: x}", "rules.0.name"),
+        ("{name: r, kind: within_reference, columns: [a], table: u, key: [b], description: x}",
+         "needs 'reference_columns'"),
+        ("{name: r, kind: column_order, columns: [a, b], tolerance_days: 1, description: x}",
+         "'tolerance_days' does not apply"),
+        ("{name: r, kind: within_reference, columns: [a], table: u, key: [b], reference_columns: [s, e], "
+         "granularity: iso_week, description: x}", "'granularity' does not apply"),
+        ("{name: r, kind: not_after_reference, columns: [a], table: u, key: [p], reference_column: d, "
+         "via: {columns: [nope], table: v, references: [k]}, description: x}", "column 'nope'"),
     ],
 )
 def test_rule_fields_must_fit_their_kind(tmp_path, rule, message):
@@ -221,3 +229,41 @@ def test_data_dictionary_explains_rules():
     md = data_dictionary(load_schemas())
     assert "`start_time` <= `end_time` where both are present" in md
     assert "OHS 0–4 (whole numbers)" in md
+
+
+def test_rules_refer_to_existing_tables_and_columns():
+    """The other tables a rule reads exist and hold its key and reference columns; a
+    ``via`` foreign key is one of the table's foreign keys."""
+    schemas = load_schemas()
+    checked = 0
+    for s in schemas.values():
+        for r in s.rules:
+            if r.kind not in ("not_after_reference", "within_reference"):
+                continue
+            ref = schemas[r.table]
+            holder = schemas[r.via.table] if r.via is not None else s
+            if r.via is not None:
+                assert r.via in s.foreign_keys, (s.table, r.name)
+            assert set(r.key) <= set(holder.column_names) & set(ref.column_names), (s.table, r.name)
+            refs = r.reference_columns or [r.reference_column]
+            assert set(refs) <= set(ref.column_names), (s.table, r.name)
+            checked += 1
+    assert checked >= 7
+
+
+def test_events_after_death_are_checked_in_every_raw_table_with_dates():
+    """Every raw table with a date of an event refers it to the person's death date."""
+    for name in ("contacts", "procedures", "arthroplasty_registry", "prom_responses", "costs", "transfer_payments"):
+        rules = [r for r in load_schema(name).rules if r.kind == "not_after_reference" and r.table == "patients"]
+        assert rules and rules[0].reference_column == "death_date", name
+    assert load_schema("transfer_payments").rules[-1].granularity == "iso_week"
+
+
+def test_timestamps_are_local_danish_time_and_answers_have_a_unit():
+    stamps = [(s.table, c) for s in load_schemas().values() for c in s.columns if c.type == "timestamp"]
+    assert stamps
+    for table, c in stamps:
+        assert "local danish time" in c.description.lower() and "without a time zone" in c.description, (table, c.name)
+    assert "instrument" in load_schema("prom_responses").column("answer").unit
+    md = data_dictionary(load_schemas())
+    assert "between `contacts.start_time` and `contacts.end_time`" in md and "ISO weeks YYYYWW" in md

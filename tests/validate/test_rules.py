@@ -295,3 +295,42 @@ def test_extra_columns_all_missing_columns_and_categories_are_read(registry):
     assert result.accepted["costs"]["drg_code"].isna().all()
     assert list(result.accepted["costs"]["cost_category"]) == ["drg_tariff", "drg_tariff", "primary_care"]
     assert list(result.quarantine["costs"]["note"]) == ["d"]  # kept as read
+
+
+def test_cleanable_dirt_is_accepted_and_counted_as_warnings(registry):
+    """c1/c2 overlap (one stay); a contact starting 2 h after c5 ends continues that stay;
+    p001's register date 2 days after the LPR hip procedure is a late registration."""
+    from vbhc.validate._report import render_html
+
+    add_row(registry, "contacts", 4, contact_id="c9", start_time="2019-06-30 10:00", end_time="2019-06-30 12:00")
+    set_value(registry, "arthroplasty_registry", 0, operation_date="2019-03-03")
+    result = validate_registry(registry, extract_date=EXTRACT_DATE)
+    assert all(q.empty for q in result.quarantine.values())
+    w = result.report["warnings"]
+    assert {k: v["rows"] for k, v in w["contacts"].items()} == {"split_contact": 1, "overlapping_contact": 1}
+    assert {k: v["rows"] for k, v in w["arthroplasty_registry"].items()} == {"late_registration": 1,
+                                                                            "early_registration": 0}
+    assert w["contacts"]["split_contact"]["rate"] == pytest.approx(1 / 6)
+    assert result.report["totals"]["warnings"] == 3
+    assert list(result.warning_counts()["rows"]) == [1, 1, 1, 0]
+    html = render_html(result.report)
+    assert "Warnings" in html and "late_registration" in html and "split_contact" in html
+    for pid in registry["patients"]["person_id"]:
+        assert pid not in html and pid not in repr(result.report["warnings"])
+    # a register date 4 days off is not the same operation (registry_match_days 3): no warning
+    set_value(registry, "arthroplasty_registry", 0, operation_date="2019-02-25")
+    result = validate_registry(registry, extract_date=EXTRACT_DATE)
+    assert result.report["warnings"]["arthroplasty_registry"]["early_registration"]["rows"] == 0
+    set_value(registry, "arthroplasty_registry", 0, operation_date="2019-02-27")
+    result = validate_registry(registry, extract_date=EXTRACT_DATE)
+    assert result.report["warnings"]["arthroplasty_registry"]["early_registration"]["rows"] == 1
+
+
+def test_warning_settings_are_the_episode_builders():
+    from vbhc.prepare import load_prepare_config
+    from vbhc.validate import load_validate_settings
+
+    w = load_validate_settings().warnings
+    prepare = load_prepare_config().settings
+    assert w.stay_join_hours == prepare.stay.join_gap_hours
+    assert w.registry_match_days == prepare.cohort.registry_match_days

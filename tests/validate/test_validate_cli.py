@@ -49,6 +49,9 @@ def test_validate_writes_accepted_quarantine_and_reports(raw, tmp_path, capsys):
     assert dict(zip(diag_q["row_number"], diag_q["rule"], strict=True)) == {3: "parent_quarantined:contacts"}
     html = (out / "report.html").read_text()
     assert "range:amount_dkk" in html and "parent_quarantined:contacts" in html
+    assert 'id="warnings"' in html and "overlapping_contact" in html  # c1/c2: one stay, kept
+    assert report["warnings"]["contacts"]["overlapping_contact"]["rows"] == 1 and report["totals"]["warnings"] == 1
+    assert report["tables"]["costs"]["skipped_checks"] == []  # drg_tariffs is in the extract: tariffs checked
     for pid in reg["patients"]["person_id"]:
         assert pid not in html and pid not in (out / "report.json").read_text()
     assert report["tables"]["costs"]["sha256"] and report["extract_date_source"] == "extract.json"
