@@ -50,8 +50,8 @@ def verdict(seconds: float, fixed_s: float | None, episodes: int, hospitals: int
     per_replicate = max(seconds - fixed_s, 0.0) / replicates
     projected = k * (fixed_s * e * h + per_replicate * TARGET["replicates"] * e)
     return (
-        f"{label}: not assessed (smaller run); rough linear projection {projected:.0f} s "
-        f"({'would pass' if projected <= TARGET_S else 'would fail'}; run at full size for the verdict)"
+        f"{label}: not assessed (smaller run; rough linear upper bound {projected:.0f} s); "
+        "run at full size for PASS/FAIL"
     )
 
 
