@@ -13,12 +13,13 @@ def register(app: typer.Typer) -> None:
         definition: Path = typer.Argument(..., help="Pipeline definition (YAML), e.g. pipelines/demo.yaml."),
         out: Path = typer.Option(..., "--out", help="Output folder; every step writes below it ({out})."),
         param: list[str] = typer.Option(
-            [], "--param", help="Override a placeholder, KEY=VALUE (repeatable), e.g. --param raw=/data/extract."
+            [], "--param", help="Override a placeholder, KEY=VALUE (repeatable), e.g. --param raw=/data/extract. "
+            "Default: none, the definition's own values."
         ),
-        only: list[str] = typer.Option([], "--only", help="Run only these steps (repeatable)."),
-        start: str | None = typer.Option(None, "--from", help="Start at this step."),
-        stop: str | None = typer.Option(None, "--to", help="Stop after this step."),
-        dry_run: bool = typer.Option(False, "--dry-run", help="Print the commands without running them."),
+        only: list[str] = typer.Option([], "--only", help="Run only these steps (repeatable). Default: every step."),
+        start: str | None = typer.Option(None, "--from", help="Start at this step. Default: the first step."),
+        stop: str | None = typer.Option(None, "--to", help="Stop after this step. Default: the last step."),
+        dry_run: bool = typer.Option(False, "--dry-run", help="Print the commands without running them. Default: off (run them)."),
     ) -> None:
         """Run the steps of a pipeline definition in order and record OUT/run.json (status and seconds per step)."""
         import typer.main

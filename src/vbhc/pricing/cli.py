@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
             None,
             "--predictions",
             help="Predictions Parquet from vbhc predict (expected cost and outcomes); needed unless risk "
-            "adjustment is 'groups'/'none' and the quality adjustment is off.",
+            "adjustment is 'groups'/'none' and the quality adjustment is off. Default: none.",
         ),
         config: Path | None = typer.Option(
             None, "--config", help="Pricing settings YAML (default: pipelines/pricing.yaml)."

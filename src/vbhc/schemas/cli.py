@@ -11,10 +11,10 @@ def register(app: typer.Typer) -> None:
     @app.command("schemas", rich_help_panel="Registry data")
     def schemas(
         markdown: bool = typer.Option(
-            False, "--markdown", help="Print the full data dictionary as Markdown instead of a table list."
+            False, "--markdown", help="Print the full data dictionary as Markdown instead of a table list (default: off, the table list)."
         ),
         out: Path | None = typer.Option(
-            None, "--out", help="Write the output to this file instead of standard output."
+            None, "--out", help="Write the output to this file (replaced atomically) instead of standard output (default: standard output)."
         ),
     ) -> None:
         """List the tables defined in data_schemas/ (layer, rows' key, column count), or print the data dictionary."""

@@ -11,9 +11,9 @@ def register(app: typer.Typer) -> None:
     @app.command("serve", rich_help_panel="Decision support")
     def serve(
         host: str = typer.Option(
-            "127.0.0.1", "--host", help="Interface to listen on; 127.0.0.1 keeps the service on this machine."
+            "127.0.0.1", "--host", help="Interface to listen on; 127.0.0.1 keeps the service on this machine (default 127.0.0.1)."
         ),
-        port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+        port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port (default 8000)."),
         tracking_uri: str = typer.Option(
             None,
             "--tracking-uri",
@@ -26,8 +26,8 @@ def register(app: typer.Typer) -> None:
         cors_origin: list[str] = typer.Option(
             [], "--cors-origin", help="Web origin allowed to call the API from a browser, e.g. https://ehr.example (repeatable; default: none)."
         ),
-        max_body_kb: int = typer.Option(16, "--max-body-kb", min=1, max=1024, help="Largest request body, KiB."),
-        workers: int = typer.Option(1, "--workers", min=1, max=32, help="Server processes, each loading the models (use the number of cores)."),
+        max_body_kb: int = typer.Option(16, "--max-body-kb", min=1, max=1024, help="Largest request body, KiB (default 16)."),
+        workers: int = typer.Option(1, "--workers", min=1, max=32, help="Server processes, each loading the models (use the number of cores; default 1)."),
     ) -> None:
         """Serve predictions for the consultation before surgery: POST /v1/predictions, the page at /.
 

@@ -21,13 +21,13 @@ def register(app: typer.Typer) -> None:
             None,
             "--prices",
             help="episode_prices.parquet from `vbhc price` (needed by bundled and outcome schemes and by "
-            "cost_column: actual_cost_dkk).",
+            "cost_column: actual_cost_dkk). Default: none.",
         ),
         predictions: Path | None = typer.Option(
             None,
             "--predictions",
             help="predictions.parquet from `vbhc predict` (pred_<outcome> columns joined by episode_id), e.g. the "
-            "expected outcome of an O/E scheme (expected_column: pred_mic_12m).",
+            "expected outcome of an O/E scheme (expected_column: pred_mic_12m). Default: none.",
         ),
         out: Path = typer.Option(..., "--out", help="Output folder: payments.parquet, summary.parquet, incentives.parquet, report.html."),
         replicates: int = typer.Option(1000, "--replicates", min=0, help="Bootstrap replicates (patients resampled within hospital). Default 1000."),

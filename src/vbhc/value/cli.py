@@ -59,7 +59,8 @@ def register(app: typer.Typer) -> None:
             None,
             "--where",
             help="COLUMN=VALUE: analyse only episodes with this value (repeatable); replaces the configuration's "
-            "population criterion on the same column, e.g. --where year=2016/17.",
+            "population criterion on the same column, e.g. --where year=2016/17. Default: none (the configuration's "
+            "population).",
         ),
     ) -> None:
         """Risk-adjusted provider outcomes, funnel flags, shrunken estimates and value.
