@@ -7,6 +7,7 @@ import re
 import pytest
 from settlement_cohort import synthetic_episodes, synthetic_prices
 
+from vbhc.core.errors import InputError
 from vbhc.settlement import list_presets, load_scenario, presets_dir, simulate
 
 REGIONS = {"hovedstaden": 1084, "sjaelland": 1085, "syddanmark": 1083, "midtjylland": 1082, "nordjylland": 1081}
@@ -118,3 +119,17 @@ def test_presets_and_alternatives_run_side_by_side():
         region = scheme.split("-")[0]
         assert set(group["region"]) == {REGIONS[region]}
     assert res.payments.query("scenario == 'denmark-2016' and scheme == 'total'")["hospital_id"].nunique() == 10
+
+
+def test_a_preset_on_one_region_needs_its_pool_share(tmp_path):
+    eps = synthetic_episodes(n_hospitals=3, per_hospital=30, regions=(1081,), seed=8)
+    with pytest.raises(InputError, match=r"nordjylland-2016.yaml: pool_scaling: .*all five regions.*give pool_scaling"):
+        simulate(load_scenario("nordjylland-2016"), eps, replicates=0)
+    wrapper = tmp_path / "nordjylland-only.yaml"
+    preset = presets_dir() / "presets" / "nordjylland-2016.yaml"
+    wrapper.write_text(f"name: nordjylland-only\ninclude: [{preset}]\npool_scaling: {{method: share, share: 0.03}}\n")
+    scenario = load_scenario(wrapper)
+    assert scenario.validity_year == 2016 and scenario.pool_scaling.share == 0.03  # inherited and own keys
+    pay = simulate(scenario, eps, replicates=0).payments
+    bonus = pay.query("scheme == 'nordjylland-result-goals'")["bonus_dkk"].sum()
+    assert bonus == pytest.approx(0.03 * 1_600_000)  # the discharge-letter pool scaled to the cohort
