@@ -69,11 +69,12 @@ def _block(rng: np.random.Generator, first: int, n: int, rate: float) -> dict[st
     start = np.datetime64("2012-01-01T00:00", "m") + rng.integers(0, 3000 * 1440, n_c)
     contact_no = np.arange(first * 20, first * 20 + n_c)
     bad_c = _dirty(rng, n_c, rate)
+    hospital = rng.choice(["8001", "7005", "6006", "5501"], n_c)
     out["contacts"] = {
         "contact_id": _ids("C", contact_no),
         "person_id": _ids("P", np.where(_dirty(rng, n_c, rate / 4), owner + 10**9, owner + 10**7)),
-        "hospital_id": rng.choice(["8001", "7005", "6006", "5501"], n_c),
-        "department_id": rng.choice(["8001011", "7005022", "6006033"], n_c),
+        "hospital_id": hospital,
+        "department_id": pc.binary_join_element_wise(pa.array(hospital), pa.array(rng.choice(["011", "022"], n_c)), ""),
         "contact_type": rng.choice(["inpatient", "outpatient", "emergency", "telemedicine"], n_c),
         "start_time": start.astype("datetime64[us]"),
         "end_time": (start + np.where(bad_c, -60, rng.integers(10, 4000, n_c))).astype("datetime64[us]"),
@@ -91,7 +92,7 @@ def _block(rng: np.random.Generator, first: int, n: int, rate: float) -> dict[st
     out["procedures"] = {
         "contact_id": _ids("C", pc_),
         "procedure_code": rng.choice(["KNFB20", "KNGB20", "UXRC00", "BGDA0"], n_p),
-        "procedure_date": _dates(rng, n_p) + np.arange(n_p) % 7,  # keeps the 4-column key distinct enough
+        "procedure_date": start[pc_ - first * 20].astype("datetime64[D]"),  # within its contact
         "laterality": rng.choice(np.array(["left", "right", None], dtype=object), n_p),
     }
     out["arthroplasty_registry"] = {
