@@ -75,6 +75,7 @@ def write_config(workdir: Path, threads: int, memory_limit: str) -> Path:
     data = yaml.safe_load((pipelines_dir() / "prepare.yaml").read_text(encoding="utf-8"))
     data["codelists"] = str(pipelines_dir() / data["codelists"])
     data["prices"] = str(pipelines_dir() / data["prices"])
+    data["prom_scoring"] = str(pipelines_dir() / data["prom_scoring"])
     data["engine"].update(threads=threads, memory_limit=memory_limit, temp_directory=str(workdir / "spill"))
     path = workdir / "prepare-bench.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
@@ -112,8 +113,8 @@ def bench_pandas(validated: Path, window: dict, check_against: Path | None) -> d
             "assert set(ep.index) == set(ref.index), 'different episodes'\n"
             "cols = ['los_days', 'charlson_index', 'prior_outpatient_2y', 'readmission_30d', 'readmission_90d', "
             "'reoperation_2y', 'death_90d', 'sickness_benefit_weeks_1y', 'employment_status', 'cost_index_dkk', "
-            "'cost_90d_dkk', 'prior_cost_2y_dkk', 'cost_1y_dkk', 'cost_1y_society_dkk', 'oxford_pre', 'oxford_12m', "
-            "'eq5d_12m']\n"
+            "'cost_90d_dkk', 'prior_cost_2y_dkk', 'cost_1y_dkk', 'cost_1y_society_dkk', 'cost_90d_society_dkk', "
+            "'cost_index_hospital_dkk', 'cost_1y_primary_care_dkk', 'oxford_pre', 'oxford_12m', 'eq5d_12m']\n"
             "bad = []\n"
             "for c in cols:\n"
             "    a, b = ep[c].reindex(ref.index), ref[c]\n"
@@ -127,6 +128,25 @@ def bench_pandas(validated: Path, window: dict, check_against: Path | None) -> d
     seconds, peak, out = run_child(measured(code))
     check = next((line for line in out.splitlines() if line.startswith("check:")), "")
     return {"seconds": seconds, "peak_mb": peak, "check": check}
+
+
+def growth_lines(results: list[dict]) -> list[str]:
+    """Growth of time and peak memory between consecutive sizes, and first to last.
+
+    Near-linear growth shows as time factors close to the size factor; peak memory
+    grows less while DuckDB stays within its memory limit.
+    """
+    pairs = list(zip(results, results[1:]))
+    if len(results) > 2:
+        pairs.append((results[0], results[-1]))
+    lines = []
+    for a, b in pairs:
+        scale = b["persons"] / a["persons"]
+        lines.append(
+            f"growth {a['persons']:,} -> {b['persons']:,} persons (x{scale:g}): time x{b['seconds'] / a['seconds']:.2f}, "
+            f"peak memory x{b['peak_mb'] / a['peak_mb']:.2f}"
+        )
+    return lines
 
 
 def main() -> None:
@@ -165,11 +185,8 @@ def main() -> None:
                 p = r["pandas"]
                 print(f"          pandas reference: {p['seconds']:.1f} s, {p['peak_mb']:.0f} MB peak; "
                       f"pandas / vbhc time ratio {p['seconds'] / r['seconds']:.2f} {p['check']}")  # fmt: skip
-        if len(results) > 1:
-            a, b = results[0], results[-1]
-            scale = b["persons"] / a["persons"]
-            print(f"growth {a['persons']:,} -> {b['persons']:,} persons (x{scale:g}): time x{b['seconds'] / a['seconds']:.1f}, "
-                  f"peak memory x{b['peak_mb'] / a['peak_mb']:.1f}")  # fmt: skip
+        for line in growth_lines(results):
+            print(line)
     finally:
         if not args.keep and args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

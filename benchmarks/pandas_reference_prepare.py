@@ -84,19 +84,13 @@ def build(t: dict[str, pd.DataFrame], data_start: pd.Timestamp, data_end: pd.Tim
                       on=["person_id", "joint", "laterality", "op_day"], how="left", indicator="registry")
     pat = t["patients"].assign(birth_day=lambda p: day(p["birth_date"]), death_day=lambda p: day(p["death_date"]))
     cand = cand.merge(pat[["person_id", "birth_day", "death_day", "sex"]], on="person_id", how="left")
-    cand["age"] = (cand["op_day"] - cand["birth_day"]) / 365.25
+    cand["age"] = (cand["op_day"] - cand["birth_day"]) / s.cohort.days_per_year
     first = cand[cand["laterality"].notna()].groupby(["person_id", "joint", "laterality"])["op_day"].min().rename("first_day")
     cand = cand.merge(first, left_on=["person_id", "joint", "laterality"], right_index=True, how="left")
-    excluded_dx = {c: True for codes in cl.excluded_index_diagnoses.values() for c in codes}
-    bad_dx = prefix_map(cand["primary_diagnosis"], excluded_dx).notna()
-    keep = (cand["laterality"].notna() & ~cand["is_acute"] & (cand["registry"] == "both")
-            & ~cand["indication"].isin(cl.excluded_indications) & ~bad_dx & (cand["age"] >= s.cohort.min_age_years)
-            & (cand["op_day"] - s.cohort.lookback_days >= start_day) & (cand["op_day"] + s.cohort.min_followup_days <= end_day)
-            & ~(cand["first_day"] < cand["op_day"]))
-    ep = cand[keep].copy()
-
-    # -- stays --------------------------------------------------------------------------
-    inp = con[(con["contact_type"] == "inpatient") | con["contact_id"].isin(ep["contact_id"])]
+    # -- stays (of every candidate: the look-back is anchored at the admission) -----------
+    types = s.contact_types
+    cand_con = con[con["person_id"].isin(cand["person_id"])]
+    inp = cand_con[cand_con["contact_type"].isin(types.inpatient) | cand_con["contact_id"].isin(cand["contact_id"])]
     inp = inp.sort_values(["person_id", "hospital_id", "start_time", "end_time", "contact_id"]).copy()
     grp = inp.groupby(["person_id", "hospital_id"], sort=False)
     prev_end = grp["end_time"].transform(lambda e: e.cummax().shift())
@@ -105,8 +99,16 @@ def build(t: dict[str, pd.DataFrame], data_start: pd.Timestamp, data_end: pd.Tim
     inp["stay_id"] = inp["new"].cumsum()
     bounds = inp.groupby("stay_id").agg(stay_start=("start_time", "min"), stay_end=("end_time", "max"))
     inp = inp.join(bounds, on="stay_id")
-    ep = ep.merge(inp[["contact_id", "stay_id", "stay_start", "stay_end"]], on="contact_id")
-    ep["adm_day"], ep["dis_day"] = day(ep["stay_start"]), day(ep["stay_end"])
+    cand = cand.merge(inp[["contact_id", "stay_id", "stay_start", "stay_end"]], on="contact_id")
+    cand["adm_day"], cand["dis_day"] = day(cand["stay_start"]), day(cand["stay_end"])
+
+    excluded_dx = {c: True for codes in cl.excluded_index_diagnoses.values() for c in codes}
+    bad_dx = prefix_map(cand["primary_diagnosis"], excluded_dx).notna()
+    keep = (cand["laterality"].notna() & ~cand["is_acute"] & (cand["registry"] == "both")
+            & ~cand["indication"].isin(cl.excluded_indications) & ~bad_dx & (cand["age"] >= s.cohort.min_age_years)
+            & (cand["adm_day"] - s.cohort.lookback_days >= start_day) & (cand["op_day"] + s.cohort.min_followup_days <= end_day)
+            & ~(cand["first_day"] < cand["op_day"]))
+    ep = cand[keep].copy()
     ep["los_days"] = (ep["dis_day"] - ep["adm_day"]).astype(float)
     ep["ep"] = np.arange(len(ep))
     con = con.merge(inp[["contact_id", "stay_id"]], on="contact_id", how="left")
@@ -120,12 +122,17 @@ def build(t: dict[str, pd.DataFrame], data_start: pd.Timestamp, data_end: pd.Tim
                     con[["contact_id", "primary_diagnosis"]].rename(columns={"primary_diagnosis": "diagnosis_code"})])
     g = prefix_map(dx["diagnosis_code"], dx_codes)
     dx = dx[g.notna()].assign(group=g[g.notna()].str[0], name=g[g.notna()].str[1]).drop_duplicates(["contact_id", "name"])
-    dx = dx.merge(con[["contact_id", "person_id", "start_day", "stay_id"]], on="contact_id")
+    dx = dx.merge(con[["contact_id", "person_id", "start_day", "start_time", "contact_type", "is_acute", "stay_id"]],
+                  on="contact_id")
     j = keys.merge(dx, on="person_id", suffixes=("", "_dx"))
+    late = (j["contact_type"].isin(types.inpatient) & j["is_acute"] & (j["start_time"] > j["stay_end"])
+            & (j["start_day"] <= j["op_day"] + s.outcomes.complication_2y_days) & (j["group"] == "complication"))
     look = (j["start_day"] >= j["adm_day"] - 730) & (j["start_day"] < j["adm_day"])
     comp = (j["stay_id_dx"] == j["stay_id"]) | ((j["start_day"] > j["op_day"]) & (j["start_day"] <= j["op_day"] + 90))
     flags = pd.concat([j[look & (j["group"] != "complication")][["ep", "name"]],
-                       j[comp & (j["group"] == "complication")].assign(name=lambda x: "complication_" + x["name"] + "_90d")[["ep", "name"]]])
+                       j[comp & (j["group"] == "complication")].assign(name=lambda x: "complication_" + x["name"] + "_90d")[["ep", "name"]],
+                       j[late].assign(name=lambda x: "complication_" + x["name"] + "_2y")[["ep", "name"]],
+                       j[late].assign(name="complication_2y")[["ep", "name"]]])
     wide = pd.crosstab(flags["ep"], flags["name"]).gt(0)
     ep = ep.join(wide, on="ep")
     weights = {n: c.weight for n, c in cl.charlson.components.items()}
@@ -140,10 +147,10 @@ def build(t: dict[str, pd.DataFrame], data_start: pd.Timestamp, data_end: pd.Tim
 
     # -- contacts: prior visits, readmissions ------------------------------------------
     j = keys.merge(con[["person_id", "contact_type", "is_acute", "start_time", "start_day"]], on="person_id")
-    outpat = j["contact_type"].isin(["outpatient", "telemedicine"])
+    outpat = j["contact_type"].isin(types.outpatient)
     look = (j["start_day"] >= j["adm_day"] - 730) & (j["start_day"] < j["adm_day"])
     after = j["start_time"] > j["stay_end"]
-    acute_in = (j["contact_type"] == "inpatient") & j["is_acute"]
+    acute_in = j["contact_type"].isin(types.inpatient) & j["is_acute"]
     agg = pd.DataFrame({"ep": j["ep"], "prior_outpatient_2y": outpat & look,
                         "readmission_30d": acute_in & after & (j["start_day"] <= j["dis_day"] + 30),
                         "readmission_90d": acute_in & after & (j["start_day"] <= j["dis_day"] + 90)})
@@ -173,41 +180,57 @@ def build(t: dict[str, pd.DataFrame], data_start: pd.Timestamp, data_end: pd.Tim
     dream = t["transfer_payments"].copy()
     dream["week"] = yearweek_to_week(dream["year_week"])
     ep["op_week"] = iso_week(ep["op_day"])
-    j = ep[["ep", "person_id", "op_week"]].merge(dream, on="person_id")
+    j = ep[["ep", "person_id", "op_week"]].merge(dream.drop_duplicates(), on="person_id")
     rel = j["week"] - j["op_week"]
-    sick = j["benefit_code"] == "sickness_benefit"
+    codes = s.lookback.benefit_codes
+    sick = j["benefit_code"] == codes.sickness_benefit
     before4 = (rel >= -4) & (rel <= -1)
-    year = j["year_week"] // 100
-    rate = year.map(prices.sickness_benefit_weekly_dkk) * prices.index(s.costs.price_year) / year.map(prices.health_price_index)
     agg = pd.DataFrame({"ep": j["ep"], "sickness_benefit_weeks_1y": sick & (rel >= -52) & (rel <= -1),
-                        "retired": before4 & j["benefit_code"].isin(["early_retirement", "disability_pension", "state_pension"]),
-                        "unemployed": before4 & j["benefit_code"].isin(["unemployment_benefit", "flex_job"]),
-                        "sick": before4 & sick, "sick_1y_dkk": rate.where(sick & (rel >= 0) & (rel <= 52), 0.0)})
+                        "retired": before4 & j["benefit_code"].isin(codes.retired),
+                        "unemployed": before4 & j["benefit_code"].isin(codes.unemployed),
+                        "sick": before4 & sick})
     ep = ep.join(agg.groupby("ep").agg({"sickness_benefit_weeks_1y": "sum", "retired": "any", "unemployed": "any",
-                                         "sick": "any", "sick_1y_dkk": "sum"}), on="ep")
-    retired = (ep["age"] >= 67) | ep["retired"].fillna(False).astype(bool)
+                                         "sick": "any"}), on="ep")
+    retired = (ep["age"] >= s.lookback.retirement_age_years) | ep["retired"].fillna(False).astype(bool)
     ep["employment_status"] = np.select(
         [retired, ep["unemployed"].fillna(False).astype(bool), ep["sick"].fillna(False).astype(bool)],
         ["retired", "unemployed", "sick_listed"], "employed")
 
-    # -- costs -----------------------------------------------------------------------------
-    c = t["costs"].copy()
-    c["cost_day"] = day(c["cost_date"])
-    c["amount"] = c["amount_dkk"] * prices.index(s.costs.price_year) / c["tariff_year"].map(prices.health_price_index)
+    # -- costs: every window by perspective and category, sickness-benefit weeks included --
+    c = t["costs"].drop_duplicates()
+    c = c.assign(cost_day=day(c["cost_date"]), week=np.nan,
+                 amount=c["amount_dkk"] * prices.index(s.costs.price_year) / c["tariff_year"].map(prices.health_price_index))
     c = c.merge(inp[["contact_id", "stay_id"]], on="contact_id", how="left")
-    j = keys.merge(c, on="person_id", suffixes=("", "_cost"))
-    region = j["cost_category"].isin(s.costs.perspectives["region"])
+    sw = dream[dream["benefit_code"] == codes.sickness_benefit].drop_duplicates(["person_id", "week"])
+    year = sw["year_week"] // 100
+    sw = sw.assign(cost_category="sickness_benefit", cost_day=np.nan, stay_id=np.nan,
+                   amount=year.map(prices.sickness_benefit_weekly_dkk) * prices.index(s.costs.price_year)
+                   / year.map(prices.health_price_index))
+    cols = ["person_id", "stay_id", "cost_category", "amount", "cost_day", "week"]
+    rows = pd.concat([c[cols], sw[cols]], ignore_index=True)
+    j = keys.assign(op_week=iso_week(keys["op_day"])).merge(rows, on="person_id", suffixes=("", "_cost"))
     in_index = j["stay_id_cost"] == j["stay_id"]
-    w1 = (j["cost_day"] >= j["adm_day"]) & (j["cost_day"] <= j["op_day"] + 365)
-    agg = pd.DataFrame({"ep": j["ep"], "cost_index_dkk": j["amount"].where(region & in_index, 0.0),
-                        "cost_90d_dkk": j["amount"].where(region & ~in_index & (j["cost_day"] > j["dis_day"])
-                                                          & (j["cost_day"] <= j["dis_day"] + 90), 0.0),
-                        "prior_cost_2y_dkk": j["amount"].where(region & (j["cost_day"] >= j["adm_day"] - 730)
-                                                               & (j["cost_day"] < j["adm_day"]), 0.0),
-                        "cost_1y_dkk": j["amount"].where(region & w1, 0.0),
-                        "society_table": j["amount"].where(j["cost_category"].isin(s.costs.perspectives["society"]) & w1, 0.0)})
-    ep = ep.join(agg.groupby("ep").sum(), on="ep")
-    ep["cost_1y_society_dkk"] = ep["society_table"].fillna(0) + ep["sick_1y_dkk"].fillna(0)
+    d, wk, after = j["cost_day"], j["week"], s.costs.after_discharge_days
+    windows = {
+        "cost_index": in_index | wk.between(iso_week(j["adm_day"]), iso_week(j["dis_day"])),
+        "cost_90d": ((d > j["dis_day"]) & (d <= j["dis_day"] + after) & ~in_index)
+        | wk.between(iso_week(j["dis_day"]) + 1, iso_week(j["dis_day"] + after)),
+        "prior_cost_2y": ((d >= j["adm_day"] - 730) & (d < j["adm_day"]))
+        | wk.between(iso_week(j["adm_day"] - 730), iso_week(j["adm_day"]) - 1),
+    }
+    for key, days in s.costs.horizons_days.items():
+        windows[f"cost_{key}"] = ((d >= j["adm_day"]) & (d <= j["op_day"] + days)) | wk.between(j["op_week"], j["op_week"] + days // 7)
+    cat = j["cost_category"]
+    sums = {"ep": j["ep"]}
+    for name, inside in windows.items():
+        sums[f"{name}_dkk"] = j["amount"].where(inside & cat.isin(s.costs.perspectives["region"]), 0.0)
+        if name == "prior_cost_2y":
+            continue
+        for p_ in ("hospital", "society"):
+            sums[f"{name}_{p_}_dkk"] = j["amount"].where(inside & cat.isin(s.costs.perspectives[p_]), 0.0)
+        for category in cat.unique():
+            sums[f"{name}_{category}_dkk"] = j["amount"].where(inside & (cat == category), 0.0)
+    ep = ep.join(pd.DataFrame(sums).groupby("ep").sum(), on="ep")
 
     # -- PROMs: choose the questionnaires, score them with vbhc.proms ------------------------
     r = t["prom_responses"]
