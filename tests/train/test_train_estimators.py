@@ -151,6 +151,8 @@ def test_recalibration_repairs_an_overfitted_classifier():
         (GLMRegressor(family="gamma"), "Gamma", lambda eta, rng: rng.gamma(2.0, np.exp(eta) / 2.0), ("nonrobust",)),
         (GLMRegressor(family="tweedie", var_power=1.5), "Tweedie",
          lambda eta, rng: rng.gamma(2.0, np.exp(eta) / 2.0) * (rng.random(len(eta)) < 0.8), ("nonrobust",)),
+        (GLMRegressor(family="negative_binomial", nb_alpha=0.5, estimate_dispersion=False), "NegativeBinomial",
+         lambda eta, rng: rng.negative_binomial(2.0, 2.0 / (2.0 + np.exp(eta))), ("nonrobust",)),
         (GLMClassifier(), "Binomial", lambda eta, rng: (rng.random(len(eta)) < expit(eta)).astype(int), ("nonrobust", "HC0")),
     ],
 )
@@ -158,7 +160,8 @@ def test_glm_equals_statsmodels_glm_fit(estimator, family, make_y, cov_types):
     """Estimates, standard errors and dispersion equal statsmodels' own IRLS (the reference implementation).
 
     The sandwich (HC0) is compared for canonical links only: statsmodels' HC0 uses the
-    observed information, which differs from the expected one for Gamma/Tweedie with a log link.
+    observed information, which differs from the expected one for Gamma, Tweedie and
+    negative binomial with a log link.
     """
     import statsmodels.api as sm
 
@@ -167,7 +170,8 @@ def test_glm_equals_statsmodels_glm_fit(estimator, family, make_y, cov_types):
     w = rng.random(3000) + 0.5
     links = sm.families.links
     fam = {"Gaussian": sm.families.Gaussian(), "Poisson": sm.families.Poisson(), "Binomial": sm.families.Binomial(),
-           "Gamma": sm.families.Gamma(links.Log()), "Tweedie": sm.families.Tweedie(links.Log(), var_power=1.5)}[family]
+           "Gamma": sm.families.Gamma(links.Log()), "Tweedie": sm.families.Tweedie(links.Log(), var_power=1.5),
+           "NegativeBinomial": sm.families.NegativeBinomial(links.Log(), alpha=0.5)}[family]
     for cov in cov_types:
         ours = clone(estimator).set_params(cov_type=cov).fit(X, y, sample_weight=w).results()
         ref = sm.GLM(y, sm.add_constant(X), family=fam, var_weights=w).fit(cov_type=cov, tol=1e-12)

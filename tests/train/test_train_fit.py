@@ -66,13 +66,28 @@ def test_prediction_intervals_cover_about_90_percent(oxford):
 
 
 def test_preprocessing_is_fitted_on_training_rows_only(oxford, episodes):
-    """The GLM's BMI imputation value is a median of (proper) training rows, never test rows."""
+    """Extreme or new values in the test year leave every fitted state unchanged.
+
+    The GLM's BMI imputation value is exactly the median of the training rows; test-year
+    rows with BMI 95, a new smoking level and a shifted pre-op score change neither the
+    imputer, the encoder, nor a single coefficient.
+    """
     imputer = oxford.model.explainer.named_steps["prep"].named_transformers_["bmi"]
     hip = episodes[(episodes.joint == "hip") & episodes.oxford_12m.notna()]
-    train_bmi = hip.loc[hip.operation_year < 2017, "bmi"].dropna()
-    test_median = hip.loc[hip.operation_year == 2017, "bmi"].median()
-    assert train_bmi.quantile(0.3) < imputer.statistics_[0] < train_bmi.quantile(0.7)
-    assert imputer.statistics_[0] != test_median
+    assert imputer.statistics_[0] == np.nanmedian(hip.loc[hip.operation_year < 2017, "bmi"].to_numpy(float))
+    test_year = (episodes.operation_year == 2017).to_numpy()
+    shifted = episodes.copy()
+    shifted.loc[test_year, "bmi"] = 95.0
+    shifted.loc[test_year, "smoking"] = "chewing"
+    shifted.loc[test_year, "oxford_pre"] = 48.0
+    again = train_model(shifted, _spec(OXFORD))
+    prep = again.model.explainer.named_steps["prep"]
+    assert prep.named_transformers_["bmi"].statistics_[0] == imputer.statistics_[0]
+    smoking = prep.named_transformers_["smoking"].named_steps["onehot"].categories_[0]
+    assert "chewing" not in smoking
+    pd.testing.assert_frame_equal(again.coefficients, oxford.coefficients)
+    assert again.metrics["cv"] == oxford.metrics["cv"]
+    assert again.metrics["test"]["glm"]["r2"] != oxford.metrics["test"]["glm"]["r2"]  # the test year did change
 
 
 def test_outcome_model_predicts_explains_and_cautions(oxford, episodes):
@@ -119,6 +134,56 @@ def test_binary_model_metrics_recalibration_and_subgroups(episodes):
     assert result.model.explanation_scale == "log-odds"
 
 
+@pytest.fixture(scope="module")
+def interaction(episodes):
+    """Complications driven by an interaction (older and heavier) that boosting finds and the GLM cannot."""
+    rng = np.random.default_rng(4)
+    both = (episodes.age > 68) & (episodes.bmi.fillna(29) > 29)
+    return episodes.assign(complication_90d=pd.array(rng.random(len(episodes)) < 1 / (1 + np.exp(2.2 - 2.5 * both)),
+                                                     dtype="boolean"))
+
+
+def test_boosting_is_selected_only_when_it_beats_the_glm_by_more_than_prefer_glm_within(interaction):
+    hgb = {"loss": "log_loss", "max_iter": 30, "min_samples_leaf": 80}
+    result = train_model(interaction, _spec(COMPLICATION, hgb=hgb))
+    cv = result.metrics["cv"]
+    gain = cv["hgb"]["auc"] - cv["glm"]["auc"]
+    assert gain > 0.02 and result.metrics["selected"] == "hgb"
+    kept = train_model(interaction, _spec(COMPLICATION, hgb=hgb, validation={**COMPLICATION["validation"],
+                                                                            "prefer_glm_within": round(gain + 0.01, 3)}))
+    assert kept.metrics["cv"] == cv and kept.metrics["selected"] == "glm"
+    assert kept.model.candidate == "glm" and kept.model.estimator is kept.model.explainer
+
+
+def test_recalibrate_auto_recalibrates_only_boosting_whose_out_of_fold_calibration_is_off(interaction):
+    from vbhc.train._fit import _needs_recalibration
+
+    # Well-calibrated boosting (out-of-fold slope CI holds 1, intercept CI holds 0): left as fitted.
+    fine = train_model(interaction, _spec(COMPLICATION, hgb={"loss": "log_loss", "max_iter": 30, "min_samples_leaf": 80}))
+    oof = fine.metrics["cv"]["hgb"]
+    assert fine.metrics["selected"] == "hgb" and oof["calibration_slope_lower"] <= 1 <= oof["calibration_slope_upper"]
+    assert fine.metrics["recalibrated"] is False and not isinstance(fine.model.estimator[-1], RecalibratedClassifier)
+    # Under-fitted boosting (few small steps: predictions shrunk to the mean, slope far above 1): recalibrated.
+    under = {"loss": "log_loss", "max_iter": 15, "learning_rate": 0.03, "early_stopping": False}
+    shrunk = train_model(interaction, _spec(COMPLICATION, hgb=under))
+    oof = shrunk.metrics["cv"]["hgb"]
+    assert shrunk.metrics["selected"] == "hgb" and oof["calibration_slope_lower"] > 1
+    assert shrunk.metrics["recalibrated"] is True and isinstance(shrunk.model.estimator[-1], RecalibratedClassifier)
+    assert abs(shrunk.metrics["test"]["hgb"]["calibration_slope"] - 1) < oof["calibration_slope"] - 1
+    # The rule itself: the GLM is never recalibrated by auto; always/never override; the intercept counts too.
+    spec = _spec(COMPLICATION)
+    off = {"calibration_slope_lower": 0.5, "calibration_slope_upper": 0.8,
+           "calibration_intercept_lower": -0.1, "calibration_intercept_upper": 0.1}
+    biased = {"calibration_slope_lower": 0.9, "calibration_slope_upper": 1.1,
+              "calibration_intercept_lower": 0.2, "calibration_intercept_upper": 0.4}
+    ok = {**biased, "calibration_intercept_lower": -0.1}
+    assert _needs_recalibration(spec, "hgb", off) and _needs_recalibration(spec, "hgb", biased)
+    assert not _needs_recalibration(spec, "hgb", ok) and not _needs_recalibration(spec, "glm", off)
+    mode = lambda m: _spec(COMPLICATION, validation={**COMPLICATION["validation"], "recalibrate": m})  # noqa: E731
+    assert _needs_recalibration(mode("always"), "glm", ok) and not _needs_recalibration(mode("never"), "hgb", off)
+    assert not _needs_recalibration(_spec(OXFORD), "hgb", off)  # continuous models get intervals instead
+
+
 def test_latest_ascertained_year_is_the_test_year(episodes):
     """2-year reoperation is unknown for 2017 operations: test on 2016, drop 2017."""
     spec = _spec(COMPLICATION, outcome="reoperation_2y", ascertainment={"followup_complete_2y": True})
@@ -139,11 +204,55 @@ def test_population_filter_and_nonresponse_table(episodes):
     assert table.loc[("anxiety_depression", "yes"), "responders"] < table.loc[("anxiety_depression", "yes"), "nonresponders"]
 
 
-def test_inverse_probability_of_response_weights_are_used(episodes):
-    result = train_model(episodes, _spec(OXFORD, nonresponse={"weighting": "ipw"}))
-    assert result.metrics["ipw"] is True
-    glm = result.model._glm()
-    assert glm.cov_type == "HC0"
+def test_response_weights_are_the_stabilised_inverse_response_probability(episodes):
+    """Weight = response rate / P(respond | features), capped, then mean 1 over the responders."""
+    from vbhc.train import build_pipeline
+    from vbhc.train._glm import GLMClassifier
+    from vbhc.train._nonresponse import response_weights
+
+    spec = _spec(OXFORD)
+    frame = episodes[episodes.joint == "hip"].reset_index(drop=True)
+    responded = frame["oxford_12m"].notna().to_numpy()
+    model = build_pipeline(spec, "glm").set_params(model=GLMClassifier())
+    weights = response_weights(model, frame, responded, max_weight=20.0)
+    p = build_pipeline(spec, "glm").set_params(model=GLMClassifier()).fit(frame, responded.astype(int))
+    p = p.predict_proba(frame[responded])[:, 1]
+    raw = responded.mean() / p
+    assert raw.max() < 20  # no cap reached: the weights are exactly the rescaled inverse probabilities
+    np.testing.assert_allclose(weights, raw / raw.mean())
+    assert len(weights) == responded.sum() and weights.mean() == pytest.approx(1.0)
+    # Older patients respond more often (simulation): they get smaller weights.
+    age = frame.loc[responded, "age"].to_numpy()
+    assert np.corrcoef(age, weights)[0, 1] < -0.3
+    capped = response_weights(model, frame, responded, max_weight=1.05)  # the cap binds for many
+    assert (raw > 1.05).mean() > 0.1
+    np.testing.assert_allclose(capped, np.minimum(raw, 1.05) / np.minimum(raw, 1.05).mean())
+
+
+def test_inverse_probability_weighting_reduces_non_response_bias(episodes):
+    """Response falls steeply with age and the outcome bends with age, which the GLM (linear in age) cannot follow.
+
+    Unweighted, the GLM fits the responders (mostly young) and misjudges the mean outcome of
+    all patients; weighted by the inverse response probability it targets everybody.
+    """
+    rng = np.random.default_rng(11)
+    frame = episodes.copy()
+    age_c = (frame["age"].to_numpy() - 68) / 10
+    truth = 30 + 3 * age_c - 4 * age_c**2
+    responded = rng.random(len(frame)) < 1 / (1 + np.exp(-(0.5 - 1.5 * age_c)))
+    frame["oxford_12m"] = np.where(responded, np.clip(truth + rng.normal(0, 4, len(frame)), 0, 48), np.nan)
+    spec = dict(OXFORD, features={"numeric": ["age", "oxford_pre"]}, hgb={"loss": "squared_error", "max_iter": 30})
+    plain = train_model(frame, _spec(spec))
+    weighted = train_model(frame, _spec(spec, nonresponse={"weighting": "ipw", "max_weight": 50}))
+    assert plain.metrics["ipw"] is False and weighted.metrics["ipw"] is True
+    assert weighted.model._glm().cov_type == "HC0"
+    coef = lambda r: r.coefficients.set_index("term").loc["age__age", "estimate"]  # noqa: E731
+    assert abs(coef(weighted) - coef(plain)) > 0.05
+    everybody = frame[(frame.joint == "hip") & (frame.operation_year < 2017)]
+    target = truth[everybody.index].mean()
+    bias = lambda r: abs(r.model.explainer.predict(everybody).mean() - target)  # noqa: E731
+    assert bias(weighted) < 0.6 * bias(plain)
+    assert bias(plain) > 1.0  # points: the bias IPW reduces is real
 
 
 def test_bad_input_is_a_clear_error(episodes):
@@ -156,6 +265,14 @@ def test_bad_input_is_a_clear_error(episodes):
                  glm={"family": "gamma", "link": "log"}, hgb={"loss": "gamma"})
     with pytest.raises(InputError, match="gamma family needs positive values"):
         train_model(zero_cost, cost)
+    # Tweedie allows zero outcomes (its domain check says y >= 0), and so does its boosting loss.
+    some_zero = episodes.assign(cost_1y_dkk=episodes["cost_1y_dkk"].where(episodes.index % 4 != 0, 0.0))
+    tweedie = _spec(OXFORD, outcome="cost_1y_dkk", nonresponse=None, ascertainment={}, bounds=[0, None],
+                    glm={"family": "tweedie", "var_power": 1.5}, hgb={"loss": "poisson", "max_iter": 30})
+    fitted = train_model(some_zero, tweedie)
+    assert np.isfinite(fitted.metrics["cv"]["hgb"]["r2"]) and np.isfinite(fitted.metrics["test"]["hgb"]["r2"])
+    with pytest.raises(InputError, match="tweedie family needs non-negative values"):
+        train_model(some_zero.assign(cost_1y_dkk=-1.0), tweedie)
     tiny = episodes[episodes.operation_year == 2017].head(20)
     with pytest.raises(InputError):
         train_model(tiny, _spec(OXFORD))

@@ -80,6 +80,8 @@ def test_a_minimal_specification_gets_defaults(tmp_path):
         (("numeric: [age, oxford_pre]", "numeric: [age, oxfrod_pre]"), "features.numeric: 'oxfrod_pre' is not a column of table 'episodes'"),
         (("categorical: [sex]", "categorical: [bmi]"), "features.categorical: 'bmi' has type float64"),
         (("hgb: {loss: squared_error}", "hgb: {loss: poisson}"), "hgb.loss 'poisson' does not match glm.family 'gaussian'"),
+        (("glm: {family: gaussian}\nhgb: {loss: squared_error}", "glm: {family: tweedie}\nhgb: {loss: gamma}"),
+         "hgb.loss 'gamma' does not match glm.family 'tweedie' (use 'poisson')"),
         (("validation: {metric: r2}", "validation: {metric: auc}"), "validation.metric 'auc' is not a continuous metric"),
         (("comparator: [oxford_pre]", "comparator: [oxford_12m]"), "the outcome 'oxford_12m' cannot be a feature"),
         (("outcome: oxford_12m", "outcome: complication_90d"), "outcome: 'complication_90d' has type bool, not a continuous outcome"),

@@ -53,12 +53,19 @@ class Registration:
     previous_champion: str | None
 
 
+INTERCEPT_TOLERANCE_SHARE_OF_RMSE = 0.05
+"""Default ``promotion.intercept_tolerance``: this share of the champion's test RMSE (outcome units)."""
+
+
 def promotion_decision(spec: ModelSpec, new: dict[str, float], champion: dict[str, float] | None) -> tuple[bool, str]:
     """Should the new version become champion?  Returns (promote, reason).
 
     Both metric sets are computed on the same temporal test patients.  The new version
-    must beat the champion's validation metric by more than ``min_improvement`` and
-    its calibration slope may be at most ``calibration_tolerance`` further from 1.
+    must beat the champion's validation metric by more than ``min_improvement``
+    without worse calibration (:class:`vbhc.train._spec.PromotionSpec`): calibration
+    slope at most ``calibration_tolerance`` further from 1, and ICI (binary) or the
+    absolute calibration intercept (continuous) at most its tolerance worse.  A
+    calibration figure the champion lacks (older versions) is not compared.
     """
     metric = spec.validation.metric
     if champion is None:
@@ -70,14 +77,30 @@ def promotion_decision(spec: ModelSpec, new: dict[str, float], champion: dict[st
     rule = spec.promotion
     if gain <= rule.min_improvement:
         return False, f"{metric} {a:.4f} does not beat the champion's {b:.4f} by more than {rule.min_improvement:g}"
-    new_dev = abs(new.get("calibration_slope", np.nan) - 1)
-    old_dev = abs(champion.get("calibration_slope", np.nan) - 1)
-    if np.isfinite(old_dev) and not (new_dev <= old_dev + rule.calibration_tolerance):
-        return False, (
-            f"{metric} better ({a:.4f} vs {b:.4f}) but calibration slope further from 1 "
-            f"({new.get('calibration_slope', np.nan):.3f} vs {champion.get('calibration_slope', np.nan):.3f})"
-        )
+    better = f"{metric} better ({a:.4f} vs {b:.4f}) but"
+    checks = [("calibration slope further from 1", "calibration_slope", lambda v: abs(v - 1), rule.calibration_tolerance)]
+    if spec.kind == "binary":
+        checks.append(("ICI (mean calibration error) larger", "ici", abs, rule.ici_tolerance))
+    else:
+        tol = rule.intercept_tolerance
+        if tol is None:
+            tol = INTERCEPT_TOLERANCE_SHARE_OF_RMSE * _finite(champion.get("rmse"), np.inf)
+        checks.append(("calibration intercept (mean observed - predicted) further from 0", "calibration_intercept", abs, tol))
+    for label, key, deviation, tolerance in checks:
+        old_value, new_value = _finite(champion.get(key)), _finite(new.get(key))
+        if not np.isfinite(old_value):
+            continue
+        if not deviation(new_value) <= deviation(old_value) + tolerance:  # NaN for the new version refuses
+            return False, f"{better} {label} ({new_value:.4g} vs {old_value:.4g}, tolerance {tolerance:.4g})"
     return True, f"{metric} {a:.4f} beats the champion's {b:.4f} without worse calibration"
+
+
+def _finite(value: Any, default: float = np.nan) -> float:
+    """A metric value as float (None or missing → ``default``)."""
+    if value is None:
+        return default
+    value = float(value)
+    return value if np.isfinite(value) else default
 
 
 def flat_params(spec: ModelSpec, metrics: dict[str, Any]) -> dict[str, str]:

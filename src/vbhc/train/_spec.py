@@ -25,13 +25,15 @@ HIGHER_IS_BETTER = {"r2": True, "rmse": False, "mae": False, "auc": True, "brier
 CONTINUOUS_METRICS = ("r2", "rmse", "mae")
 BINARY_METRICS = ("auc", "brier", "scaled_brier")
 
-# GLM family → the matching gradient-boosting loss and the conformal variance power.
+# GLM family → the matching gradient-boosting loss.  The loss must accept every outcome the
+# family accepts: Tweedie (1 < p < 2) allows zeros, which HistGradientBoosting's gamma loss
+# refuses, so Tweedie pairs with the Poisson loss (log link, y >= 0; the same mean model).
 MATCHING_LOSS = {
     "gaussian": "squared_error",
     "poisson": "poisson",
     "negative_binomial": "poisson",
     "gamma": "gamma",
-    "tweedie": "gamma",
+    "tweedie": "poisson",
     "binomial": "log_loss",
 }
 
@@ -153,13 +155,25 @@ class NonresponseSpec(Settings):
 class PromotionSpec(Settings):
     """When a new version becomes ``champion`` (else ``challenger``).
 
-    It must beat the current champion on the new temporal test set by at least
-    ``min_improvement`` in the validation metric, and its calibration slope may not be
-    further from 1 than the champion's by more than ``calibration_tolerance``.
+    On the new version's temporal test patients it must beat the current champion by
+    more than ``min_improvement`` in the validation metric, without worse calibration:
+    its calibration slope no further from 1 than the champion's plus
+    ``calibration_tolerance``, and calibration in the large no worse than the champion's
+    plus a tolerance: ICI (binary; ``ici_tolerance``, probability) or the absolute
+    calibration intercept (continuous: mean observed - predicted, outcome units;
+    ``intercept_tolerance``, default 5 % of the champion's RMSE on the same patients).
     """
 
-    min_improvement: float = Field(0.0, ge=0)
-    calibration_tolerance: float = Field(0.05, ge=0)
+    min_improvement: float = Field(0.0, ge=0, description="validation-metric gain needed (metric units)")
+    calibration_tolerance: float = Field(0.05, ge=0, description="calibration slope: |slope - 1| may grow by this much")
+    ici_tolerance: float = Field(
+        0.005, ge=0, description="binary: ICI (mean |observed - predicted| risk, probability) may grow by this much"
+    )
+    intercept_tolerance: float | None = Field(
+        None, ge=0,
+        description="continuous: |calibration intercept| (outcome units) may grow by this much; "
+        "null = 5 % of the champion's RMSE on the same test patients",
+    )
 
 
 class ModelSpec(Settings):
