@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "value"))
 
+from value_helpers import models_of  # noqa: E402
 from value_sim import simulate_registry  # noqa: E402
 
 from vbhc.pricing import load_pricing_settings, price_episodes  # noqa: E402
@@ -61,6 +62,7 @@ def main() -> None:
     args = parser.parse_args()
 
     episodes, predictions, _ = simulate_registry(args.episodes, args.hospitals, seed=args.seed)
+    predictions.attrs["vbhc.models"] = models_of(predictions)  # as vbhc predict names them (the pipelines require it)
     print(f"{args.episodes:,} simulated episodes in {args.hospitals} hospitals (seed {args.seed})")
     if args.stage in ("value", "both"):
         settings = load_value_settings()

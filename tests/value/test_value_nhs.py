@@ -12,28 +12,23 @@ from __future__ import annotations
 
 import functools
 import json
-import zipfile
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from vbhc.core.paths import pipelines_dir
 from vbhc.value import assess_value, load_value_settings
 from vbhc.value._config import restrict_population
+from vbhc.value._nhs import (
+    MEASURES,
+    PROVCOMM,
+    matched_providers,
+    nhs_own_predictions,
+    published_agreement,
+    read_provcomm,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.realdata]
-
-PROVCOMM = {
-    "2016/17": "aggregate/2016-17/ProvComm Hip and Knee Replacement 1617.csv.zip",
-    "2017/18": "aggregate/2017-18/ProvComm Hip and Knee Replacements 1718.csv.zip",
-}
-MEASURES = {
-    ("hip", "oxford_6m"): "Oxford Hip Score",
-    ("knee", "oxford_6m"): "Oxford Knee Score",
-    ("hip", "eq5d_6m"): "EQ-5D Index",
-    ("knee", "eq5d_6m"): "EQ-5D Index",
-}
 
 
 @functools.cache
@@ -42,25 +37,9 @@ def load(nhs_dir):
     from vbhc.nhs import read_nhs_proms
 
     episodes = read_nhs_proms(nhs_dir)
-    predictions = pd.DataFrame(
-        {
-            "episode_id": episodes["episode_id"],
-            "pred_oxford_6m": episodes["nhs_pred_oxford_6m"],
-            "pred_eq5d_6m": episodes["nhs_pred_eq5d_6m"],
-            "pred_eqvas_6m": episodes["nhs_pred_eqvas_6m"],
-        }
-    )
+    predictions = nhs_own_predictions(episodes)
+    assert {"pred_oxford_6m", "pred_eq5d_6m", "pred_eqvas_6m"} <= set(predictions.columns)
     return episodes, predictions
-
-
-def published(nhs_dir, year: str) -> pd.DataFrame:
-    with zipfile.ZipFile(nhs_dir / PROVCOMM[year]) as z:
-        name = next(n for n in z.namelist() if n.endswith(".csv") and not n.startswith("__MACOSX"))
-        table = pd.read_csv(z.open(name), dtype=str)
-    table = table[table["Organisation Type"] == "Provider"].copy()
-    table["published"] = pd.to_numeric(table["Adjusted Post-Op Q Score"], errors="coerce")
-    table["modelled"] = pd.to_numeric(table["Modelled Records"], errors="coerce")
-    return table
 
 
 @pytest.mark.parametrize("year", list(PROVCOMM))
@@ -71,26 +50,21 @@ def test_reproduces_published_provider_adjusted_scores(nhs_proms_dir, year):
     assert [c.describe() for c in settings.population] == ["revision == False", f"year == {year}"]
     result = assess_value(episodes, predictions, settings)
     assert any("no prediction were left out" in note for note in result.notes)
-    check_reproduction(result.provider_value, published(nhs_dir, year), MEASURES)
+    check_reproduction(result.provider_value, read_provcomm(nhs_dir, year), MEASURES)
 
 
-def check_reproduction(pv: pd.DataFrame, ref: pd.DataFrame, measures: dict) -> None:
+def check_reproduction(pv: pd.DataFrame, ref: pd.DataFrame, measures) -> None:
     """Providers with at least 30 modelled records: same n, median |difference| within
     0.05 Oxford points (0.001 EQ-5D), Pearson r >= 0.99."""
-    for (joint, outcome), measure in measures.items():
-        procedure = f"{joint.capitalize()} Replacement Primary"
-        mine = pv[(pv["level"] == "provider") & (pv["joint"] == joint) & (pv["outcome"] == outcome)]
-        theirs = ref[(ref["Procedure"] == procedure) & (ref["Measure"] == measure)]
-        both = mine.merge(theirs, left_on="unit_id", right_on="Organisation Code")
-        both = both[(both["n"] >= 30) & both["published"].notna()]
+    for joint, outcome in measures:
+        both = matched_providers(pv, ref, joint=joint, outcome=outcome)
         assert len(both) > 200, (joint, outcome)
         assert not both["suppressed"].any()
-        # Same patients: our n equals NHS's modelled records for every provider.
-        assert (both["n"] == both["modelled"]).all()
-        diff = (both["adjusted"] - both["published"]).abs()
+        fit = published_agreement(both)
+        assert fit["same_n"] == 1.0  # same patients: our n equals NHS's modelled records for every provider
         tolerance = 0.05 if outcome == "oxford_6m" else 0.001  # EQ-5D index is on a 0-1 scale
-        assert diff.median() <= tolerance, (joint, outcome, diff.median())
-        assert np.corrcoef(both["adjusted"], both["published"])[0, 1] >= 0.99
+        assert fit["median_abs_diff"] <= tolerance, (joint, outcome, fit)
+        assert fit["pearson"] >= 0.99, (joint, outcome, fit)
 
 
 def test_vbhc_value_command_on_the_nhs_import(nhs_proms_dir, tmp_path, capsys):
@@ -111,8 +85,7 @@ def test_vbhc_value_command_on_the_nhs_import(nhs_proms_dir, tmp_path, capsys):
     assert code == 0, err
     pv = read_parquet(out / "provider_value.parquet")
     assert set(pv["outcome"]) == {"oxford_6m", "oxford_change_6m", "eq5d_6m", "eqvas_6m"}
-    oxford = {k: v for k, v in MEASURES.items() if k[1] == "oxford_6m"}
-    check_reproduction(pv, published(nhs_proms_dir, "2016/17"), oxford)
+    check_reproduction(pv, read_provcomm(nhs_proms_dir, "2016/17"), [("hip", "oxford_6m"), ("knee", "oxford_6m")])
     manifest = json.loads((out / "value_manifest.json").read_text())
     assert manifest["where"] == {"year": "2016/17"}
     assert "Oxford score at 6 months by provider" in (out / "report.html").read_text()

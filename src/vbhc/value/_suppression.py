@@ -109,11 +109,14 @@ def nested_levels(keys: pd.DataFrame, levels: Sequence[str]) -> dict[tuple[str, 
     """Pairs of levels where every unit of the first lies in one unit of the second
     (e.g. department in hospital), with the unit -> parent unit mapping."""
     out: dict[tuple[str, str], dict[str, str]] = {}
+    codes = {level: pd.Categorical(keys[level]) for level in levels}
     for child in levels:
         for parent in levels:
             if child == parent:
                 continue
-            pairs = keys[[child, parent]].astype(str).drop_duplicates()
-            if pairs[child].is_unique and pairs[parent].nunique() < len(pairs):
-                out[(child, parent)] = dict(zip(pairs[child], pairs[parent], strict=True))
+            pairs = pd.DataFrame({"c": codes[child].codes, "p": codes[parent].codes}).drop_duplicates()
+            if pairs["c"].is_unique and pairs["p"].nunique() < len(pairs):
+                names_c = codes[child].categories.astype(str)
+                names_p = codes[parent].categories.astype(str)
+                out[(child, parent)] = dict(zip(names_c[pairs["c"]], names_p[pairs["p"]], strict=True))
     return out

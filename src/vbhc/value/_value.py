@@ -259,8 +259,10 @@ def value_table(
     response: pd.DataFrame,
     settings: ValueSettings,
     keys: pd.DataFrame,
+    nested: dict[tuple[str, str], dict[str, str]],
 ) -> pd.DataFrame:
-    """Per unit and joint: adjusted outcome and cost, QALYs, cost per QALY, value index."""
+    """Per unit and joint: adjusted outcome and cost, QALYs, cost per QALY, value index
+    (``nested``: the nesting of the unit levels, for complementary suppression)."""
     vs = settings.value
     assert vs is not None
     outcome_f, cost_f = frames[vs.outcome], frames[vs.cost]
@@ -337,7 +339,7 @@ def value_table(
     counted = ["n_outcome", "n_cost"] + (["n_qaly"] if qaly_f is not None else [])
     out["_n"] = out[counted].min(axis=1)
     counts = ["level", "unit_id", "joint", "outcome", *[c for c in VALUE_COLUMNS if c.startswith("n_")]]
-    out = _suppress(out, "_n", counts, settings, nested_levels(keys, list(settings.levels)))
+    out = _suppress(out, "_n", counts, settings, nested)
     return out.drop(columns="_n")[VALUE_COLUMNS]
 
 
@@ -441,7 +443,9 @@ def assess_value(episodes: pd.DataFrame, predictions: pd.DataFrame, settings: Va
     response = _suppress(response, "eligible", ids, settings, nested, by=("outcome",))[
         RESPONSE_COLUMNS
     ]
-    value = value_table(episodes, aligned, frames, response, settings, keys) if settings.value is not None else None
+    value = (
+        value_table(episodes, aligned, frames, response, settings, keys, nested) if settings.value is not None else None
+    )
     parameters = pd.DataFrame(
         [
             {
