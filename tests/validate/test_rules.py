@@ -334,3 +334,10 @@ def test_warning_settings_are_the_episode_builders():
     prepare = load_prepare_config().settings
     assert w.stay_join_hours == prepare.stay.join_gap_hours
     assert w.registry_match_days == prepare.cohort.registry_match_days
+
+
+def test_settings_defaults_are_the_shipped_settings():
+    """ValidateSettings() (the library default) validates what pipelines/validate.yaml does."""
+    from vbhc.validate import load_validate_settings
+
+    assert ValidateSettings() == load_validate_settings()

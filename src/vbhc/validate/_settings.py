@@ -31,7 +31,11 @@ class ValidateSettings(Settings):
     """
 
     tables: list[str] | None = Field(default=None, description="required tables; null = every raw-layer schema")
-    optional_tables: list[str] = Field(default_factory=list, description="tables validated only when present")
+    optional_tables: list[str] = Field(
+        default_factory=lambda: ["drg_tariffs"],
+        description="tables validated only when present (default drg_tariffs, as pipelines/validate.yaml: costs' "
+        "DRG/DAGS codes are then checked against it)",
+    )
     chunk_rows: int = Field(default=500_000, ge=1, description="rows per batch for row-level checks and writing")
     max_quarantined_fraction: float = Field(
         default=0.5, gt=0, le=1, description="a table with a larger share of rejected rows is unusable (exit 2)"
