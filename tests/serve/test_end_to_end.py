@@ -44,6 +44,10 @@ def test_live_service_serves_every_trained_champion(live_server):
     assert httpx.get(f"{live_server.base}/v1/models").status_code == 401
     log = live_server.log.read_text()
     assert "fast path not used" not in log  # every real model passed the start-up check
+    for m in models:  # start-up names every model version and its training period
+        first, last = m["training_years"]
+        assert f"model {m['name']}@{m['version']}: trained on operations {first}-{last}, test year {m['test_year']}" in log
+    assert "trained before vbhc recorded their PROM scoring" not in log  # read from the model versions
 
 
 @pytest.mark.parametrize("joint", ["hip", "knee"])

@@ -43,6 +43,7 @@ UNITS: dict[str, str] = {
     "eqvas_pre": "unit_points",
     "pain_pre": "unit_points",
     "operation_year": "unit_year",
+    "oxford_12m": "unit_points",
     "eq5d_gain_12m": "unit_index",
     "los_days": "unit_days",
     "cost_1y_dkk": "unit_dkk",

@@ -131,6 +131,16 @@ def _not_both(number: str, answers: str) -> dict[str, Any]:
     }
 
 
+def _employment_agrees() -> list[dict[str, Any]]:
+    """JSON Schema: ``employed`` and ``employment_status`` do not contradict each other."""
+    others = [v for v in _EPISODES.column("employment_status").allowed or () if v not in EMPLOYED_STATUSES]
+    return [
+        {"not": {"required": ["employed", "employment_status"],
+                 "properties": {"employed": {"const": employed}, "employment_status": {"enum": statuses}}}}
+        for employed, statuses in ((True, others), (False, list(EMPLOYED_STATUSES)))
+    ]
+
+
 def _items_of_joint(joint: str) -> dict[str, Any]:
     """JSON Schema: Oxford answers of a hip use Oxford Hip Score items, of a knee the knee items."""
     return {
@@ -171,6 +181,7 @@ class PredictionRequest(BaseModel):
             "allOf": [
                 _not_both("oxford_pre", "oxford_items"),
                 _not_both("eq5d_pre", "eq5d_items"),
+                *_employment_agrees(),
                 *(_items_of_joint(j) for j in OXFORD_ITEMS),
             ],
             "examples": [
