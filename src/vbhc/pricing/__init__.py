@@ -1,8 +1,9 @@
 """Bundled-payment prices (``vbhc price``): one price per episode from configurable parts.
 
 Base price from Winsorised historical bundle costs, risk adjustment (expected cost or
-patient groups), an optional warranty (the provider bears reoperations within a window,
-as in Stockholm's OrthoChoice), outlier protection, a quality bonus or withhold by a
+patient groups), an optional warranty (the provider bears complications and reoperations
+within a window, after Stockholm's OrthoChoice), outlier protection above one threshold
+per cell, a quality bonus or withhold by a
 CJR-like composite, a discount, and exact budget neutrality.  The settlement simulator
 (``vbhc simulate``) reads ``episode_prices.parquet`` and ``provider_payments.parquet``.
 Methods: ``docs/value-and-pricing.md``.

@@ -15,15 +15,16 @@ k is the budget-neutrality factor: the one number that makes
 
     sum_i price_i = (1 - discount) sum_i C_i + sum_i w_i
 
-exactly, where w_i is the cost of episode i's warranty events (reoperations within the
-warranty window after the bundle; 0 without a warranty).  The published base price is
+exactly, where w_i is the cost of episode i's warranty events (by default reoperations
+and complications within the warranty window, after the bundle; 0 without a warranty).  The published base price is
 ``base_price_dkk = k P0_c``.
 
 The outlier threshold T P0_c is one amount per cell, the same for every patient in it
 (CJR caps high episode payments at one amount per cell; Medicare's fixed-loss threshold
-is one amount per case group): a threshold on the risk-adjusted base T b_i would pay a
-riskier outlier m T P0_c dr less per unit of risk while the base pays only k P0_c dr
-more, so with m T > k (1 + a_h) the total price would fall as risk rises.  With the
+is one amount per case group).  A threshold on the risk-adjusted base, T b_i, would
+lower an outlier's payment by m T P0_c per unit of risk factor while the prospective
+part rises by only k (1 + a_h) P0_c, so with m T > k (1 + a_h) the total price would
+fall as risk rises.  With the
 cell threshold the outlier part depends on the episode's actual cost only and the
 prospective part k b_i (1 + a_h) + W_i rises with r_i, so at equal actual cost the
 total price never falls as risk rises.
