@@ -23,6 +23,7 @@ STAY_JOIN_MINUTES = 4 * 60
 INPATIENT, OUTPATIENT, EMERGENCY, TELEMEDICINE = range(4)
 REGION_CATEGORIES = ("drg_tariff", "dags_tariff", "implant", "medicine", "primary_care")
 HOSPITAL_CATEGORIES = ("drg_tariff", "dags_tariff", "implant", "medicine")
+SOCIETY_EXTRA_CATEGORIES = ("municipal_rehabilitation", "home_care", "sickness_benefit")  # society = region + these
 EMPLOYMENT = ("employed", "sick_listed", "unemployed", "retired", "other")
 _B = {name: i for i, name in enumerate(BENEFITS)}
 RTW_MAX_START_WEEK = 105  # a return-to-work run may start 1..105 weeks after the op week
@@ -242,7 +243,6 @@ def episode_truth(world: World, tables: dict[str, Frame], ep: Episodes, death_da
     amount = price_year_amount(world, costs, price_year)
     category = costs["category"]
     region = _in_categories(category, REGION_CATEGORIES)
-    hospital = _in_categories(category, HOSPITAL_CATEGORIES)
     reg_idx = EventIndex(costs["person"][region], costs["day"][region], amount[region])
     out["prior_cost_2y_dkk"] = reg_idx.sum(ep.person, adm_day - 730, adm_day - 1)
     index_px = _index_procedure_mask(world, procedures)
@@ -330,40 +330,47 @@ def episode_truth(world: World, tables: dict[str, Frame], ep: Episodes, death_da
     in_index = (c_stay >= 0) & np.isin(c_stay, idx_stay)  # cost rows of an episode's index stay
     idx_key = idx_stay
     row_key = np.where(in_index, c_stay, -1)
-    out["cost_index_dkk"] = _sum_by_key(row_key[region & in_index], amount[region & in_index], idx_key)
     drg = in_index & (category == COST_CATEGORIES.index("drg_tariff"))
     out["drg_value_index_dkk"] = _sum_by_key(row_key[drg], costs["amount"][drg], idx_key)
     index_drg_row = np.flatnonzero((costs["contact"] >= 0) & (category == COST_CATEGORIES.index("drg_tariff")))
     first_drg = np.full(contacts.n, -1)
     first_drg[costs["contact"][index_drg_row][::-1]] = costs["drg"][index_drg_row][::-1]
     out["drg_code_index"] = first_drg[ep.index_contact]
-    not_index = region & ~in_index
-    reg_after = EventIndex(costs["person"][not_index], costs["day"][not_index], amount[not_index])
-    out["cost_90d_dkk"] = reg_after.sum(ep.person, dis_day + 1, dis_day + 90)
-    hosp_idx = EventIndex(costs["person"][hospital], costs["day"][hospital], amount[hospital])
-    society_extra = _in_categories(category, ("municipal_rehabilitation", "home_care"))
-    soc_idx = EventIndex(costs["person"][society_extra], costs["day"][society_extra], amount[society_extra])
     sick = dream["benefit"] == _B["sickness_benefit"]
     sick_year = iso_year_week(dream["week"][sick]) // 100
     sick_amount = world.prices.sickness_benefit_week(sick_year) * world.price_index(price_year) / world.price_index(
         sick_year)
     sick_idx = EventIndex(dream["person"][sick], dream["week"][sick], sick_amount)
-    op_week = week_index(op)
-    for w, weeks_w, label in ((365, 52, "1y"), (730, 104, "2y")):
-        reg = reg_idx.sum(ep.person, adm_day, op + w)
-        hos = hosp_idx.sum(ep.person, adm_day, op + w)
-        sb = sick_idx.sum(ep.person, op_week, op_week + weeks_w)
-        soc = reg + soc_idx.sum(ep.person, adm_day, op + w) + sb
-        ok = np.ones(n, bool) if label == "1y" else out["followup_complete_2y"]
-        out[f"cost_{label}_dkk"] = np.where(ok, reg, np.nan)
-        out[f"cost_{label}_hospital_dkk"] = np.where(ok, hos, np.nan)
-        out[f"cost_{label}_society_dkk"] = np.where(ok, soc, np.nan)
-        if label == "1y":
-            for c, name in enumerate(COST_CATEGORIES):
-                m = category == c
-                ci = EventIndex(costs["person"][m], costs["day"][m], amount[m])
-                out[f"cost_1y_{name}_dkk"] = ci.sum(ep.person, adm_day, op + w)
-            out["cost_1y_sickness_benefit_dkk"] = sb
+    op_week, adm_week, dis_week = week_index(op), week_index(adm_day), week_index(dis_day)
+    # by category and window: the index stay's linked rows, the 90 days after discharge
+    # (rows not linked to the index stay), and [adm, op + 365 / 730 d]
+    known_90d = (dis_day + 90 <= data_end) | (death <= dis_day + 90)
+    windows = {"index": np.ones(n, bool), "90d": known_90d, "1y": np.ones(n, bool), "2y": out["followup_complete_2y"]}
+    for c, name in enumerate(COST_CATEGORIES):
+        m = category == c
+        out[f"cost_index_{name}_dkk"] = _sum_by_key(row_key[m & in_index], amount[m & in_index], idx_key)
+        after = EventIndex(costs["person"][m & ~in_index], costs["day"][m & ~in_index], amount[m & ~in_index])
+        out[f"cost_90d_{name}_dkk"] = after.sum(ep.person, dis_day + 1, dis_day + 90)
+        ci = EventIndex(costs["person"][m], costs["day"][m], amount[m])
+        for label, w in (("1y", 365), ("2y", 730)):
+            out[f"cost_{label}_{name}_dkk"] = ci.sum(ep.person, adm_day, op + w)
+    out["cost_index_sickness_benefit_dkk"] = sick_idx.sum(ep.person, adm_week, dis_week)
+    out["cost_90d_sickness_benefit_dkk"] = sick_idx.sum(ep.person, dis_week + 1, week_index(dis_day + 90))
+    out["cost_1y_sickness_benefit_dkk"] = sick_idx.sum(ep.person, op_week, op_week + 52)
+    out["cost_2y_sickness_benefit_dkk"] = sick_idx.sum(ep.person, op_week, op_week + 104)
+    # perspectives: hospital, region (cost_<window>_dkk) and society, from the categories
+    for window, ok in windows.items():
+        part = {k: out[f"cost_{window}_{k}_dkk"] for k in COST_CATEGORIES + ("sickness_benefit",)}
+        region_sum = sum(part[k] for k in REGION_CATEGORIES)
+        perspectives = {
+            "": region_sum,
+            "_hospital": sum(part[k] for k in HOSPITAL_CATEGORIES),
+            "_society": region_sum + sum(part[k] for k in SOCIETY_EXTRA_CATEGORIES),
+        }
+        for suffix, value in perspectives.items():
+            out[f"cost_{window}{suffix}_dkk"] = value
+        for k in [f"cost_{window}{suffix}_dkk" for suffix in perspectives] + [f"cost_{window}_{k}_dkk" for k in part]:
+            out[k] = np.where(ok, out[k], np.nan)
     return out
 
 
