@@ -115,3 +115,57 @@ def test_shipped_pipelines_name_real_commands_and_options(name, tmp_path):
                 sub_ctx = sub.make_context(sub_name, list(rest), parent=ctx)
                 sub_name, sub, rest = sub.resolve_command(sub_ctx, list(rest))
             sub.make_context(sub_name, list(rest), parent=ctx)  # raises on unknown options
+
+
+def _simulated_episodes(path):
+    """A small simulated episodes file (tests/train/train_simulation.py)."""
+    import importlib.util
+    from pathlib import Path
+
+    source = Path(__file__).resolve().parents[1] / "train" / "train_simulation.py"
+    spec = importlib.util.spec_from_file_location("train_simulation_pipeline", source)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.simulate_episodes(1500, seed=3).to_parquet(path)
+    return module.OXFORD_SPEC
+
+
+def test_run_prints_the_model_summary_again_at_the_end(tmp_path):
+    """`make demo` trains mid-run: the models table is printed again after the last step."""
+    import yaml
+
+    oxford = _simulated_episodes(tmp_path / "episodes.parquet")
+    models = tmp_path / "models"
+    models.mkdir()
+    spec = {**oxford, "features": {"numeric": ["oxford_pre", "age"]}, "hgb": {"loss": "squared_error", "max_iter": 20}}
+    (models / "hip-oxford_12m.yaml").write_text(yaml.safe_dump(spec))
+    p = tmp_path / "p.yaml"
+    p.write_text(
+        "name: t\ndescription: d\nsteps:\n"
+        f"  - {{name: train, command: train, args: {{episodes: '{tmp_path / 'episodes.parquet'}', models: '{models}', "
+        "out: '{out}/models', no_register: true}}\n"
+        "  - {name: after, command: schemas, args: {out: '{out}/dict.txt'}}\n"
+    )
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(p), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    tail = result.output.split("models trained in this run")[-1]
+    assert result.output.count("models trained in this run") == 1
+    assert "vbhc outcome models: performance in the temporal test year" in tail and "hip-oxford_12m" in tail
+    assert tail.index("hip-oxford_12m") < tail.index("pipeline 't': 2 steps ok")
+    # Without a train step (or when only other steps run) nothing is repeated.
+    again = CliRunner().invoke(app, ["run", str(p), "--out", str(out), "--only", "after"])
+    assert again.exit_code == 0 and "models trained in this run" not in again.output
+
+
+def test_trained_outputs_are_the_successful_train_steps():
+    from pathlib import Path
+
+    from vbhc.pipeline._runner import trained_outputs
+
+    manifest = {"steps": [
+        {"name": "a", "argv": ["train", "--episodes", "e", "--out", "o/models"], "status": "ok"},
+        {"name": "b", "argv": ["predict", "--out", "o/scores"], "status": "ok"},
+        {"name": "c", "argv": ["train", "--out", "o/other"], "status": "failed"},
+    ]}
+    assert trained_outputs(manifest) == [Path("o/models")]

@@ -157,3 +157,13 @@ def run_pipeline(
         manifest["finished"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         write_json(manifest, out / "run.json")
     return manifest
+
+
+def trained_outputs(manifest: dict[str, Any]) -> list[Path]:
+    """The ``--out`` folders of the ``train`` steps that ran and succeeded (in run order)."""
+    folders = []
+    for step in manifest.get("steps", []):
+        argv = step.get("argv", [])
+        if step.get("status") == "ok" and argv[:1] == ["train"] and "--out" in argv[:-1]:
+            folders.append(Path(argv[argv.index("--out") + 1]))
+    return folders

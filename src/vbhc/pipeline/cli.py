@@ -59,6 +59,15 @@ def register(app: typer.Typer) -> None:
                 raise VbhcError(f"vbhc {' '.join(argv)} exited with code {rc}")
 
         manifest = run_pipeline(spec, out, invoke=invoke, params=params, steps=steps, source=str(definition))
+        # The model summary printed by the train step has scrolled away by now: print it again.
+        from vbhc.pipeline._runner import trained_outputs
+
+        for folder in trained_outputs(manifest):
+            if (folder / "summary.csv").is_file():
+                from vbhc.train._run import print_summary, read_summary
+
+                typer.echo(f"\nmodels trained in this run ({folder / 'summary.csv'}):")
+                print_summary(read_summary(folder))
         total = sum(s["seconds"] for s in manifest["steps"])
         typer.echo(f"\npipeline {spec.name!r}: {len(manifest['steps'])} steps ok in {total:.0f} s")
         typer.echo(f"outputs in {out.resolve()} (run manifest: {out / 'run.json'})")

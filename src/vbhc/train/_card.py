@@ -37,14 +37,24 @@ def performance_table(metrics: dict[str, Any], part: str = "test") -> pd.DataFra
 
 
 def reference_table(metrics: dict[str, Any]) -> pd.DataFrame | None:
-    """The model beside an external reference model on the same test patients."""
+    """The model beside an external reference model on the same test patients.
+
+    Continuous: R², RMSE, MAE and bias (mean observed - predicted, outcome units).
+    Binary: AUC with 95 % CI, and on the model's row the paired difference in AUC
+    (model - reference, DeLong, with 95 % CI).
+    """
     ref = metrics.get("reference")
     if not ref:
         return None
-    keys = ["auc", "auc_lower", "auc_upper"] if metrics["kind"] == "binary" else ["r2", "rmse", "mae", "calibration_intercept"]
+    binary = metrics["kind"] == "binary"
+    keys = ["auc", "auc_lower", "auc_upper"] if binary else ["r2", "rmse", "mae", "calibration_intercept"]
     rows = []
     for who, label in (("model", f"vbhc {metrics['model']}"), ("reference", ref["label"])):
         rows.append({"model": label, "n": ref["n"], **{k: ref[who].get(k) for k in keys}})
+    if binary and ref.get("auc_difference"):
+        diff = ref["auc_difference"]
+        rows[0].update(auc_difference=diff.get("estimate"), auc_difference_lower=diff.get("lower"),
+                       auc_difference_upper=diff.get("upper"))
     out = pd.DataFrame(rows)
     return out.rename(columns={"calibration_intercept": "bias (observed - predicted)"})
 

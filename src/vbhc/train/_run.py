@@ -171,7 +171,7 @@ def _rich_table(frame: pd.DataFrame, title: str, labels: dict[str, str] | None =
     table = Table(title=title)
     present = [c for c in frame.columns if frame[c].notna().any()]
     for c in present:
-        numeric = pd.api.types.is_numeric_dtype(frame[c]) or frame[c].map(lambda v: isinstance(v, (int, float))).all()
+        numeric = pd.api.types.is_numeric_dtype(frame[c]) or frame[c].dropna().map(lambda v: isinstance(v, (int, float))).all()
         table.add_column(labels.get(c, c.replace("_", " ")), justify="right" if numeric else "left", no_wrap=True)
     for row in frame[present].itertuples(index=False):
         cells = []
@@ -198,5 +198,34 @@ def print_summary(summary: pd.DataFrame) -> None:
         console.print(f"[yellow]not trained[/yellow] {row.model}: {row.skipped}")
     comparison = summary.attrs.get("comparison")
     if comparison is not None:
-        console.print(_rich_table(comparison, "External reference on the same test patients"))
+        # One table per kind, so that each shows only its own columns (scores: R², RMSE, MAE, bias;
+        # binary: AUC with CI and the paired AUC difference with CI) and stays readable.
+        kinds = (("r2", "scores"), ("auc", "binary outcomes")) if "auc" in comparison else (("r2", "scores"),)
+        for key, label in kinds:
+            part = comparison[comparison[key].notna()] if key in comparison else comparison.iloc[:0]
+            if len(part):
+                console.print(_rich_table(part.reset_index(drop=True),
+                                          f"External reference on the same test patients: {label}"))
 
+
+
+def read_summary(folder: str | Path) -> pd.DataFrame:
+    """``OUT/summary.csv`` of a training run as :func:`print_summary` takes it (``comparison.csv`` in its attrs).
+
+    Missing cells become None and whole-number columns integers (versions, counts), as
+    in the summary :func:`train_all` returns.
+    """
+    folder = Path(folder)
+
+    def plain(frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame.astype(object).where(frame.notna(), None)
+        for c in frame.columns:
+            values = frame[c].dropna()
+            if pd.api.types.is_float_dtype(frame[c]) and len(values) and (values % 1 == 0).all():
+                out[c] = [None if v is None else int(v) for v in out[c]]
+        return out
+
+    summary = plain(pd.read_csv(folder / "summary.csv", dtype={"alias": str, "skipped": str}))
+    comparison = folder / "comparison.csv"
+    summary.attrs["comparison"] = pd.read_csv(comparison) if comparison.is_file() else None
+    return summary
