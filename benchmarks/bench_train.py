@@ -6,14 +6,17 @@ Targets (issue 5): training every model for both joints on 200,000 episodes with
 Training uses the generator's true episodes (``vbhc.synth``, every episode column) of
 a registry big enough for ``--episodes`` (about 0.8 episodes per person), generated
 once into ``--registry`` (default ``benchmarks/out/registry-<persons>``, reused by
-later runs) and cut to exactly ``--episodes`` rows.  Scoring resamples those episodes
-with replacement to ``--predict-rows`` rows.  Training runs
+later runs) and cut to exactly ``--episodes`` rows.  Scoring draws ``--predict-rows``
+episodes with replacement for each model from the episodes of its own joint and
+population (hip models hip episodes, return to work employed patients), so every model
+really scores that many rows; the rows scored and seconds are printed per model.  Training runs
 ``vbhc.train.train_all`` exactly as ``vbhc train`` does (fits, model cards, MLflow
 logging and registration in a temporary SQLite store) unless ``--no-register``;
 the fits and the publishing (model cards, MLflow) are timed separately.
 
     python benchmarks/bench_train.py                          # 200,000 episodes, 1,000,000 to score
     python benchmarks/bench_train.py --episodes 20000 --predict-rows 100000   # a quick check (~3 min)
+    python benchmarks/bench_train.py --episodes 5000 --predict-rows 20000 --models DIR  # a few specs only
 """
 
 from __future__ import annotations
@@ -98,8 +101,8 @@ def main(argv: list[str] | None = None) -> None:
               f"{'MLflow registration' if not args.no_register else 'outputs'} {publish_s:.1f} s = "
               f"{fit_s + publish_s:.1f} s (target 600 s); peak memory {peak_rss_mb():,.0f} MB")
 
-        # Scoring: the registered champions, one model at a time, on predict-rows episodes.
-        scoring = resample(base, args.predict_rows, args.seed + 1)
+        # Scoring: each registered champion alone on predict-rows episodes of its own joint and
+        # population (predict_episodes scores only the rows a model applies to), then all together.
         if args.no_register:
             print("scoring needs the registered models; rerun without --no-register")
             return
@@ -107,19 +110,30 @@ def main(argv: list[str] | None = None) -> None:
         rows = []
         for (outcome, joint), m in sorted(models.items()):
             single = RegisteredModel(m.name, m.version, m.alias, m.run_id, m.model)
+            eligible = base[m.model.in_population(base)]
+            columns = list(dict.fromkeys(["episode_id", "joint", *m.model.population, *m.model.feature_names]))
+            scoring = resample(eligible[columns], args.predict_rows, args.seed + 1)
             t = time.perf_counter()
-            predict_episodes(scoring, [single])
-            rows.append({"model": m.name, "seconds": time.perf_counter() - t})
+            predictions = predict_episodes(scoring, [single])
+            seconds = time.perf_counter() - t
+            scored = int(predictions[f"pred_{outcome}"].notna().sum())
+            rows.append({"model": m.name, "rows_scored": scored, "seconds": seconds, "rows_per_s": scored / seconds})
+            del scoring, predictions
         per_model = pd.DataFrame(rows)
-        t = time.perf_counter()
-        predict_episodes(scoring, models.values())
-        all_s = time.perf_counter() - t
-        print(f"\nscoring {len(scoring):,} episodes per model (target 30 s each):")
-        print(per_model.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
+        print(f"\nscoring {args.predict_rows:,} episodes per model, drawn from the model's own joint and "
+              "population (target 30 s each):")
+        print(per_model.to_string(index=False, formatters={"rows_scored": "{:,}".format, "seconds": "{:.2f}".format,
+                                                           "rows_per_s": "{:,.0f}".format}))
         print(f"max {per_model['seconds'].max():.2f} s, median {per_model['seconds'].median():.2f} s; "
-              f"all {len(models)} models together {all_s:.1f} s "
-              f"({len(scoring) * len(models) / all_s:,.0f} predictions/s); peak memory {peak_rss_mb():,.0f} MB")
-
+              f"fewest rows scored {per_model['rows_scored'].min():,}; peak memory {peak_rss_mb():,.0f} MB")
+        mixed = resample(base, args.predict_rows, args.seed + 2)
+        t = time.perf_counter()
+        together = predict_episodes(mixed, models.values())
+        all_s = time.perf_counter() - t
+        cells = int(together.filter(regex=r"^pred_.*(?<!_lower)(?<!_upper)$").notna().to_numpy().sum())
+        print(f"all {len(models)} models together on {len(mixed):,} mixed episodes (hip, knee; each model scores "
+              f"its own rows): {all_s:.1f} s, {cells:,} predictions ({cells / all_s:,.0f} predictions/s); "
+              f"peak memory {peak_rss_mb():,.0f} MB")
 
 if __name__ == "__main__":
     main()
