@@ -76,18 +76,22 @@ def test_prom_scores_equal_where_the_response_exists(compared):
 def test_every_other_column_agrees(compared):
     truth, built = compared
     m = truth.merge(built, on="episode_id", suffixes=("_truth", ""))
-    both_oxford = m["oxford_pre_recorded"].astype(bool) & m["oxford_12m_recorded"].astype(bool)
-    both_oxford &= ~_lost(m, "oxford_pre") & ~_lost(m, "oxford_12m")
-    both_eq5d = m["eq5d_pre_recorded"].astype(bool) & m["eq5d_12m_recorded"].astype(bool)
+    # PROM changes compare where both questionnaires were recorded (and no answer was lost)
+    recorded_pair = {}
+    for months in ("3m", "12m"):
+        oxford = m["oxford_pre_recorded"].astype(bool) & m[f"oxford_{months}_recorded"].astype(bool)
+        oxford &= ~_lost(m, "oxford_pre") & ~_lost(m, f"oxford_{months}")
+        eq5d = m["eq5d_pre_recorded"].astype(bool) & m[f"eq5d_{months}_recorded"].astype(bool)
+        recorded_pair[f"oxford_change_{months}"] = oxford
+        recorded_pair[f"eq5d_gain_{months}"] = eq5d
+    recorded_pair["mic_12m"] = recorded_pair["oxford_change_12m"]
     checked = 0
     for col in built.columns:
         if col == "episode_id" or col in PROM_COLUMNS + EQ5D_LEVELS or f"{col}_truth" not in m:
             continue
         rows = m
-        if col in ("oxford_change_12m", "mic_12m"):
-            rows = m[both_oxford]
-        elif col == "eq5d_gain_12m":
-            rows = m[both_eq5d]
+        if col in recorded_pair:
+            rows = m[recorded_pair[col]]
         elif f"{col}_recorded" in m:  # registry values the dirt or the register left empty
             rows = m[m[f"{col}_recorded"].astype(bool)]
         agreement = _agree(rows[f"{col}_truth"], rows[col]).mean()

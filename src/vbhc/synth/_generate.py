@@ -400,8 +400,9 @@ def truth_columns(world: World, persons: Frame, ops: Frame, ep: dict, eta: dict,
     levels = prom_truth["pre"]["levels"][rows]
     for i, d in enumerate(("mo", "sc", "ua", "pd", "ad")):
         t[f"eq5d_pre_{d}"] = levels[:, i]
-    t["oxford_change_12m"] = t["oxford_12m"] - t["oxford_pre"]
-    t["eq5d_gain_12m"] = t["eq5d_12m"] - t["eq5d_pre"]
+    for months in ("3m", "12m"):
+        t[f"oxford_change_{months}"] = t[f"oxford_{months}"] - t["oxford_pre"]
+        t[f"eq5d_gain_{months}"] = t[f"eq5d_{months}"] - t["eq5d_pre"]
     mic = load_prom_settings().minimal_important_change
     thr = np.where(o["joint"] == 0, mic["OHS"], mic["OKS"])
     t["mic_12m"] = np.where(np.isnan(t["oxford_change_12m"]), -1, t["oxford_change_12m"] >= thr).astype(np.int8)
