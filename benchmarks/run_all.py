@@ -31,6 +31,7 @@ FULL = {
     "value": ["bench_value.py", "--episodes", "200000", "--hospitals", "50", "--stage", "both"],
     "settlement": ["bench_settlement.py", "--episodes", "20000", "--hospitals", "50", "--replicates", "1000", "--report"],
     "serve": ["bench_serve.py", "--clients", "1,8,32", "--seconds", "20"],
+    "nhs": ["bench_nhs.py"],
 }
 QUICK = {
     "proms": ["bench_proms.py", "--n", "100000"],
@@ -41,6 +42,7 @@ QUICK = {
     "value": ["bench_value.py", "--episodes", "5000", "--hospitals", "20", "--stage", "both"],
     "settlement": ["bench_settlement.py", "--episodes", "2000", "--hospitals", "10", "--replicates", "50"],
     "serve": ["bench_serve.py", "--clients", "1,4", "--seconds", "3"],
+    "nhs": ["bench_value_nhs.py", "--years", "2017/18"],
 }
 
 
