@@ -96,7 +96,8 @@ def main() -> None:
     print(f"cores available: {len(os.sched_getaffinity(0))}")
     if fixed_s is not None:
         print(f"  of which without replicates (preparation, incentives): {fixed_s:.2f} s")
-    print(verdict(t_sim, fixed_s, n_2016, args.hospitals, args.replicates, len(scenarios)))
+    # the size asked for (episodes per year, as at_target): the settlement year holds about that many
+    print(verdict(t_sim, fixed_s, args.episodes, args.hospitals, args.replicates, len(scenarios)))
     if args.report:
         for label, fn in (
             ("payments table", lambda: result.payments),
