@@ -134,6 +134,38 @@ def test_binary_model_metrics_recalibration_and_subgroups(episodes):
     assert result.model.explanation_scale == "log-odds"
 
 
+def test_penalised_glm_reports_its_penalty_and_no_confidence_intervals(episodes):
+    """glm.penalty: λ chosen once by CV on the training rows and fixed for every later fit; no CIs claimed."""
+    from vbhc.train._registry import flat_params
+
+    auto = train_model(episodes, _spec(COMPLICATION, glm={"family": "binomial", "penalty": {"l2": "auto"}}))
+    pen = auto.metrics["glm_penalty"]
+    assert pen["chosen_by"].startswith("3-fold cross-validation") and len(pen["grid"]) == len(pen["cv_deviance"])
+    assert pen["l2"] == pen["grid"][int(np.argmin(pen["cv_deviance"]))]
+    glm = auto.model.explainer[-1]
+    assert glm.l2 == pen["l2"] and glm.l2_path_ is None  # the final fit uses the chosen λ: no second search
+    assert auto.metrics["timings_s"]["glm_penalty"] > 0
+
+    fixed = train_model(episodes, _spec(COMPLICATION, glm={"family": "binomial", "penalty": {"l2": 40}}))
+    pen = fixed.metrics["glm_penalty"]
+    assert pen["l2"] == 40 and pen["chosen_by"] == "specification" and pen["confidence_intervals"] is False
+    assert 1 < pen["edf"] < pen["n_terms"]
+    table = fixed.coefficients
+    assert table[["std_error", "ci_lower", "ci_upper", "p_value"]].isna().all().all()
+    assert table["estimate"].notna().all()
+    unpenalised = train_model(episodes, _spec(COMPLICATION))
+    assert unpenalised.metrics["glm_penalty"] is None
+    shrunk = table.set_index("term")["estimate"].drop("const").abs().sum()
+    assert shrunk < unpenalised.coefficients.set_index("term")["estimate"].drop("const").abs().sum()
+    card = model_card(fixed)["model_card.md"]
+    section = card.split("## Transparent model coefficients")[1].split("## ")[0]
+    assert "ridge (L2) penalty λ = 40 on standardised predictors, specification" in section
+    assert "no standard errors, confidence intervals or p-values" in section and "ci_lower" not in section
+    assert "ci_lower" in model_card(unpenalised)["model_card.md"].split("## Transparent model coefficients")[1]
+    params = flat_params(fixed.spec, fixed.metrics)
+    assert params["glm_penalty_l2"] == "40.0" and params["glm_l2"] == "40.0"
+
+
 @pytest.fixture(scope="module")
 def interaction(episodes):
     """Complications driven by an interaction (older and heavier) that boosting finds and the GLM cannot."""

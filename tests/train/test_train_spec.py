@@ -71,6 +71,9 @@ def test_a_minimal_specification_gets_defaults(tmp_path):
     assert spec.validation.test_year == "latest" and spec.validation.cv_folds == 5
     assert spec.validation.interval_coverage == 0.9
     assert spec.promotion.min_improvement == 0.0
+    assert spec.glm.penalty is None
+    assert load_spec(_write(tmp_path, BASE.replace("{family: gaussian}", "{family: gaussian, penalty: {l2: auto}}"))).glm.penalty.l2 == "auto"
+    assert load_spec(_write(tmp_path, BASE.replace("{family: gaussian}", "{family: gaussian, penalty: {l2: 2.5}}"))).glm.penalty.l2 == 2.5
 
 
 @pytest.mark.parametrize(
@@ -88,6 +91,11 @@ def test_a_minimal_specification_gets_defaults(tmp_path):
         (("glm: {family: gaussian}", "glm: {family: gaussian, splines: {sex: 4}}"), "glm.splines names features that are not numeric"),
         (("categorical: [sex]", "categorical: [sex]\n  trend: age_band"), "features.trend: 'age_band' has type string, expected numeric"),
         (("joint: hip", "joint: elbow"), "joint: Input should be 'hip', 'knee' or 'all'"),
+        (("glm: {family: gaussian}", "glm: {family: gaussian, penalty: {l2: automatic}}"),
+         "glm.penalty.l2: Value error, must be a non-negative number or 'auto', got 'automatic'"),
+        (("glm: {family: gaussian}", "glm: {family: gaussian, penalty: {l2: -1}}"),
+         "glm.penalty.l2: Value error, must be a non-negative number or 'auto', got -1"),
+        (("glm: {family: gaussian}", "glm: {family: gaussian, penalty: {l1: 2}}"), "glm.penalty.l1: unknown key"),
         (("description: test model\n", ""), "description: required key is missing"),
     ],
 )

@@ -132,6 +132,7 @@ def _estimator_text(result: TrainingResult) -> str:
         text = f"statsmodels GLM, family {spec.glm.family}, link {link}"
         if spec.glm.splines:
             text += "; cubic splines for " + ", ".join(f"{k} ({n} knots)" for k, n in spec.glm.splines.items())
+        text += _penalty_text(m.get("glm_penalty"))
     else:
         text = f"scikit-learn HistGradientBoosting, loss {spec.hgb.loss}, learning rate {spec.hgb.learning_rate}"
     if m["recalibrated"]:
@@ -141,14 +142,40 @@ def _estimator_text(result: TrainingResult) -> str:
     return text
 
 
+def _penalty_text(penalty: dict[str, Any] | None) -> str:
+    """``; ridge (L2) penalty λ = ... (how chosen; effective parameters)`` or empty."""
+    if not penalty or not penalty["l2"] > 0:
+        return "" if not penalty else "; no ridge penalty (cross-validation chose none)"
+    return (f"; ridge (L2) penalty λ = {penalty['l2']:.4g} on standardised predictors, {penalty['chosen_by']}; "
+            f"{penalty['edf']:.1f} effective parameters of {penalty['n_terms']}")
+
+
+def _coefficient_section(result: TrainingResult) -> tuple[str, pd.DataFrame]:
+    """Text and table of the transparent model's coefficients; a penalised GLM has no CIs."""
+    model, penalty = result.model, result.metrics.get("glm_penalty")
+    if penalty and penalty["l2"] > 0:
+        text = (f"Ridge-penalised GLM estimates on the {model.explanation_scale} scale{_penalty_text(penalty)}. "
+                "The penalty shrinks the coefficients towards 0 to curb over-fitting (few events per parameter); "
+                "a shrunken estimate is biased, so no standard errors, confidence intervals or p-values are given "
+                "(a Wald interval around it would not have its nominal coverage). Per-patient contributions "
+                "(coefficient × (value − training mean)) explain individual predictions.")
+        empty = [c for c in result.coefficients.columns if result.coefficients[c].isna().all()]
+        return text, result.coefficients.drop(columns=empty)
+    text = (f"GLM estimates with 95 % CIs on the {model.explanation_scale} scale; per-patient contributions "
+            "(coefficient × (value − training mean)) explain individual predictions.")
+    return text, result.coefficients
+
+
 def _filters(filters: dict[str, Any]) -> str:
     return ", ".join(f"`{k}` = {v}" for k, v in filters.items()) or "none"
 
 
 def _sections(result: TrainingResult, registration: dict[str, Any] | None) -> list[tuple[str, str, list[tuple[str, pd.DataFrame, str | None]]]]:
     """Card content as (title, text, [(caption, table, count column)]) shared by Markdown and HTML."""
-    spec, m, model = result.spec, result.metrics, result.model
+    spec, m = result.spec, result.metrics
     from vbhc.schemas import load_schema
+
+    coefficient_text, coefficient_table = _coefficient_section(result)
 
     outcome_def = load_schema(spec.table).column(spec.outcome).description
     reg = registration or {}
@@ -218,12 +245,7 @@ def _sections(result: TrainingResult, registration: dict[str, Any] | None) -> li
         ),
         ("Subgroups", "Performance of the selected model in the test year by sex, age band and hospital.",
          [("Subgroups", result.subgroups, None)]),
-        (
-            "Transparent model coefficients",
-            f"GLM estimates with 95 % CIs on the {model.explanation_scale} scale; per-patient contributions "
-            "(coefficient × (value − training mean)) explain individual predictions.",
-            [("Coefficients", result.coefficients, None)],
-        ),
+        ("Transparent model coefficients", coefficient_text, [("Coefficients", coefficient_table, None)]),
     ]
     ref = reference_table(m)
     if ref is not None:

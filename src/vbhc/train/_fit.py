@@ -22,7 +22,7 @@ from vbhc.core.config import config_hash
 from vbhc.core.errors import InputError
 from vbhc.core.log import get_logger
 from vbhc.train._features import EpisodeFeatures, glm_preprocessor, hgb_preprocessor, unknown_levels_allowed
-from vbhc.train._glm import VARIANCE_POWER, GLMClassifier, GLMRegressor
+from vbhc.train._glm import L2_GRID, VARIANCE_POWER, GLMClassifier, GLMRegressor
 from vbhc.train._metrics import (
     auc_delong,
     auc_difference,
@@ -81,16 +81,27 @@ class InsufficientDataError(InputError):
     """
 
 
-def _glm_estimator(spec: ModelSpec, *, robust: bool):
+def _glm_estimator(spec: ModelSpec, *, robust: bool, l2: float | str):
+    penalty = {"l2": l2, "cv": spec.validation.cv_folds, "random_state": spec.seed}
     cov = "HC0" if robust else "nonrobust"
     if spec.kind == "binary":
-        return GLMClassifier(cov_type=cov)
+        return GLMClassifier(cov_type=cov, **penalty)
     g = spec.glm
-    return GLMRegressor(family=g.family, link=g.link, var_power=g.var_power, nb_alpha=g.nb_alpha, cov_type=cov)
+    return GLMRegressor(family=g.family, link=g.link, var_power=g.var_power, nb_alpha=g.nb_alpha, cov_type=cov, **penalty)
 
 
-def build_pipeline(spec: ModelSpec, candidate: str, *, robust: bool = False) -> Pipeline:
-    """Unfitted pipeline of a candidate: ``glm``, ``hgb`` or ``comparator`` (GLM on the comparator features)."""
+def spec_l2(spec: ModelSpec) -> float | str:
+    """The specification's ridge penalty of the GLM: a number, ``"auto"``, or 0 (none)."""
+    return spec.glm.penalty.l2 if spec.glm.penalty is not None else 0.0
+
+
+def build_pipeline(spec: ModelSpec, candidate: str, *, robust: bool = False, l2: float | None = None) -> Pipeline:
+    """Unfitted pipeline of a candidate: ``glm``, ``hgb`` or ``comparator`` (GLM on the comparator features).
+
+    The GLM gets the specification's ridge penalty (``glm.penalty``; ``auto`` chooses it
+    by cross-validation when fitted) unless ``l2`` fixes it; the comparator, the
+    simple baseline, is never penalised.
+    """
     from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
     f = spec.features
@@ -101,7 +112,9 @@ def build_pipeline(spec: ModelSpec, candidate: str, *, robust: bool = False) -> 
     if candidate in ("glm", "comparator"):
         splines = spec.glm.splines if candidate == "glm" else {}
         prep = glm_preprocessor(numeric, f.categorical, f.boolean, splines=splines, reference_levels=f.reference_levels)
-        return Pipeline([("features", select), ("prep", prep), ("model", _glm_estimator(spec, robust=robust))])
+        penalty = 0.0 if candidate == "comparator" else (spec_l2(spec) if l2 is None else l2)
+        model = _glm_estimator(spec, robust=robust, l2=penalty)
+        return Pipeline([("features", select), ("prep", prep), ("model", model)])
     if candidate != "hgb":
         raise ValueError(f"unknown candidate {candidate!r}")
     h = spec.hgb
@@ -398,18 +411,53 @@ def train_model(episodes: pd.DataFrame, spec: ModelSpec) -> TrainingResult:
     return result
 
 
+def choose_penalty(spec: ModelSpec, X: pd.DataFrame, y: np.ndarray, weights: np.ndarray | None) -> dict[str, Any] | None:
+    """The GLM's ridge penalty for this training set: as specified, or chosen by CV (``auto``).
+
+    ``auto`` fits the GLM pipeline once on the training rows (preprocessing fitted on
+    them) with ``validation.cv_folds``-fold cross-validation of the deviance over the
+    penalty path (:func:`vbhc.train._glm.choose_l2`); every later GLM fit of this
+    model (the candidates' CV, the final fit) uses the chosen λ, so the search runs
+    once per model rather than once per fold.  Returns None without a penalty, else
+    ``l2`` (λ), ``chosen_by`` and, for ``auto``, the path tried (``grid``,
+    ``cv_deviance``) and ``relative`` (λ over the null information of one standardised
+    column: a lone standardised coefficient shrinks by about 1/(1 + relative)).
+    """
+    l2 = spec_l2(spec)
+    if l2 == 0:
+        return None
+    if l2 != "auto":
+        return {"l2": float(l2), "chosen_by": "specification"}
+    glm = _fit(build_pipeline(spec, "glm", robust=weights is not None), X, y, weights)[-1]
+    grid, deviance = glm.l2_path_.T
+    tried = ~np.isnan(deviance)
+    unit = grid[0] / L2_GRID[0]
+    return {
+        "l2": float(glm.l2_),
+        "chosen_by": f"{glm.cv}-fold cross-validation of the deviance (training years)",
+        "relative": float(glm.l2_ / unit),
+        "grid": [float(v) for v in grid[tried]],
+        "cv_deviance": [float(v) for v in deviance[tried]],
+    }
+
+
 def _fit_and_evaluate(spec: ModelSpec, rows: Rows, timings: dict[str, float]) -> TrainingResult:
     X_train, y_train, X_test, y_test = rows.X_train, rows.y_train, rows.X_test, rows.y_test
     weights, test_year, train_years = rows.weights, rows.test_year, rows.train_years
+    robust = weights is not None
+    # The GLM's ridge penalty (chosen once, on the training rows).
+    t1 = time.perf_counter()
+    penalty = choose_penalty(spec, X_train, y_train, weights)
+    l2 = penalty["l2"] if penalty else 0.0
+    timings["glm_penalty"] = round(time.perf_counter() - t1, 3)
     # Cross-validation inside the training years.
     t1 = time.perf_counter()
-    robust = weights is not None
     splits = _cv_splits(spec, X_train, y_train)
     cv_metrics: dict[str, dict[str, float]] = {}
     oof: dict[str, np.ndarray] = {}
     fit_params = {} if weights is None else {"model__sample_weight": weights}
     for cand in CANDIDATES:
-        pipe = build_pipeline(spec, cand, robust=robust)
+        pipe = build_pipeline(spec, cand, robust=robust, l2=l2)
         method = "predict_proba" if spec.kind == "binary" else "predict"
         with unknown_levels_allowed():
             pred = cross_val_predict(pipe, X_train, y_train, cv=splits, method=method, params=fit_params)
@@ -431,7 +479,7 @@ def _fit_and_evaluate(spec: ModelSpec, rows: Rows, timings: dict[str, float]) ->
         # Only the selected model is recalibrated (the others are fitted for comparison).
         recal = cand == selected and _needs_recalibration(spec, cand, cv_metrics[cand])
         recalibrated[cand] = recal
-        pipe = _finalise(spec, build_pipeline(spec, cand, robust=robust), recal)
+        pipe = _finalise(spec, build_pipeline(spec, cand, robust=robust, l2=l2), recal)
         fitted[cand] = _fit(pipe, X_train, y_train, weights)
     timings["final_fit"] = round(time.perf_counter() - t2, 3)
 
@@ -482,6 +530,10 @@ def _fit_and_evaluate(spec: ModelSpec, rows: Rows, timings: dict[str, float]) ->
         spec_hash=config_hash(spec),
     )
     predictors = _predictor_table(spec, X_train, X_test)
+    if penalty is not None:
+        glm_results = model._glm().results_
+        penalty = {**penalty, "edf": round(glm_results.edf, 3), "n_terms": int(np.sum(~glm_results.aliased)),
+                   "confidence_intervals": not glm_results.penalised}
     metrics = {
         "model": spec.model_name,
         "registered_name": spec.registered_name,
@@ -504,6 +556,7 @@ def _fit_and_evaluate(spec: ModelSpec, rows: Rows, timings: dict[str, float]) ->
         "test": {k: _round(v) for k, v in test_metrics.items()},
         "reference": reference,
         "ipw": weights is not None,
+        "glm_penalty": penalty,
         "spec_hash": model.spec_hash,
         "timings_s": timings,
     }

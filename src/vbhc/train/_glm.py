@@ -9,10 +9,20 @@ plain arrays, so the fitted estimator clones, pickles
 and serialises (skops) like any scikit-learn estimator.  Coefficients with confidence
 intervals come from :meth:`~GLMRegressor.results`, a statsmodels-style results object;
 per-patient contributions to the linear predictor from :meth:`~GLMRegressor.contributions`.
+
+An optional ridge (L2) penalty (``l2``) shrinks the coefficients of rare-outcome models
+towards 0 (Steyerberg, *Clinical Prediction Models*, ch. 13; Riley et al. 2020): IRLS
+solves ``(X'WX + λP) β = X'Wz`` on internally standardised columns (``P`` is the
+identity with 0 for the intercept), coefficients are reported on the original scale,
+and ``l2="auto"`` chooses λ by K-fold cross-validation of the deviance
+(:data:`L2_GRID`).  A penalised estimate is biased towards 0, so penalised fits report
+no standard errors, confidence intervals or p-values (NaN), and their effective
+degrees of freedom instead.
 """
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from typing import Literal
 
@@ -58,11 +68,20 @@ class GLMResults:
     scale : float
         Dispersion (1 for binomial and Poisson unless estimated).
     df_resid : float
-        Residual degrees of freedom.
+        Residual degrees of freedom (observations minus the effective number of parameters).
     family, link : str
+    l2 : float
+        Ridge penalty λ on the standardised columns (0: maximum likelihood).
+    edf : float
+        Effective number of parameters, ``trace((X'WX + λP)⁻¹ X'WX)`` (the number of
+        estimated terms when unpenalised).
+
+    A penalised fit (``l2 > 0``) has no covariance: its estimates are shrunk towards 0,
+    and a Wald interval around them would not have its nominal coverage, so ``bse``,
+    ``conf_int`` and ``pvalues`` are NaN.
     """
 
-    def __init__(self, names, params, cov, scale, df_resid, family, link, nobs, aliased=None):
+    def __init__(self, names, params, cov, scale, df_resid, family, link, nobs, aliased=None, l2=0.0, edf=None):
         self.names = list(names)
         self.aliased = np.zeros(len(self.names), dtype=bool) if aliased is None else np.asarray(aliased, dtype=bool)
         self.params = np.asarray(params, dtype=float)
@@ -72,6 +91,13 @@ class GLMResults:
         self.family = family
         self.link = link
         self.nobs = int(nobs)
+        self.l2 = float(l2)
+        self.edf = float(np.sum(~self.aliased) if edf is None else edf)
+
+    @property
+    def penalised(self) -> bool:
+        """True when the coefficients are ridge-penalised (no standard errors or CIs)."""
+        return self.l2 > 0
 
     @property
     def bse(self) -> np.ndarray:
@@ -95,7 +121,8 @@ class GLMResults:
     def summary_frame(self, alpha: float = 0.05) -> pd.DataFrame:
         """One row per term: estimate, SE, CI, p-value, aliased; exp(estimate) for log/logit links.
 
-        An aliased term (a linear combination of earlier ones) has no estimate.
+        An aliased term (a linear combination of earlier ones) has no estimate; a
+        penalised fit has estimates only (SE, CI and p-value NaN).
         """
         ci = self.conf_int(alpha)
         frame = pd.DataFrame(
@@ -117,7 +144,8 @@ class GLMResults:
         return frame
 
     def __repr__(self) -> str:
-        return f"GLMResults(family={self.family!r}, link={self.link!r}, terms={len(self.names)}, nobs={self.nobs})"
+        penalty = f", l2={self.l2:.4g}" if self.penalised else ""
+        return f"GLMResults(family={self.family!r}, link={self.link!r}, terms={len(self.names)}, nobs={self.nobs}{penalty})"
 
 
 def _sm_family(family: str, link: str, var_power: float, nb_alpha: float):
@@ -159,10 +187,14 @@ def _inverse_link(link: str, eta: np.ndarray) -> np.ndarray:
 
 
 class _IRLSFit:
-    """Result of :func:`irls`: coefficients, final means and the inverse information (bread)."""
+    """Result of :func:`irls`: coefficients, final means, the information and its (penalised) inverse.
 
-    def __init__(self, beta, mu, dmu_deta, bread, n_iter, converged):
-        self.beta, self.mu, self.dmu_deta, self.bread = beta, mu, dmu_deta, bread
+    ``gram`` is X'WX at the solution; ``bread`` is its pseudo-inverse (unpenalised) or
+    the inverse of the penalised information ``X'WX + diag(penalty)``.
+    """
+
+    def __init__(self, beta, mu, dmu_deta, gram, bread, n_iter, converged):
+        self.beta, self.mu, self.dmu_deta, self.gram, self.bread = beta, mu, dmu_deta, gram, bread
         self.n_iter, self.converged = n_iter, converged
 
 
@@ -226,24 +258,46 @@ def _solve(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
         return np.linalg.pinv(gram, hermitian=True) @ rhs
 
 
-def irls(exog: np.ndarray, y: np.ndarray, weights: np.ndarray, family, *, max_iter: int = 100, tol: float = 1e-10) -> _IRLSFit:
+def irls(
+    exog: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray,
+    family,
+    *,
+    penalty: np.ndarray | None = None,
+    start: np.ndarray | None = None,
+    max_iter: int = 100,
+    tol: float = 1e-10,
+) -> _IRLSFit:
     """Iteratively reweighted least squares on the normal equations (Cholesky of X'WX).
 
     Uses statsmodels' family (link, variance, deviance, starting values) and its
     convergence rule on the deviance, so estimates equal ``statsmodels.GLM.fit``; the
     p × p normal equations make it much faster than least squares on the n × p design.
     Step halving keeps the deviance finite (log links far from the data).
+
+    ``penalty`` (one λ per column, 0 = unpenalised) makes it ridge IRLS,
+    ``(X'WX + diag(penalty)) β = X'Wz``, minimising deviance/2 + Σ penalty·β²/2
+    (convergence on that objective); ``start`` gives starting coefficients (warm
+    start along a penalty path) instead of statsmodels' starting means.
     """
-    mu = family.starting_mu(y)
-    eta = family.predict(mu)
-    dev_old = np.inf
-    beta = None
+    if start is None:
+        mu = family.starting_mu(y)
+        eta = family.predict(mu)
+    else:
+        eta = exog @ start
+        mu = family.fitted(eta)
+    pen = np.zeros(exog.shape[1]) if penalty is None else np.asarray(penalty, dtype=float)
+    obj_old = np.inf
+    beta = start
     converged = False
     n_iter = 0
     for n_iter in range(1, max_iter + 1):
         dmu, wt = _working_weights(family, eta, mu, weights)
         z = eta + (y - mu) / dmu
-        beta_new = _solve(weighted_gram(exog, wt), exog.T @ (wt * z))
+        gram = weighted_gram(exog, wt)
+        gram[np.diag_indices_from(gram)] += pen
+        beta_new = _solve(gram, exog.T @ (wt * z))
         for _ in range(30):  # step halving while the deviance is not finite
             eta_new = exog @ beta_new
             mu_new = family.fitted(eta_new)
@@ -252,13 +306,132 @@ def irls(exog: np.ndarray, y: np.ndarray, weights: np.ndarray, family, *, max_it
                 break
             beta_new = (beta_new + beta) / 2
         beta, eta, mu = beta_new, eta_new, mu_new
-        if abs(dev - dev_old) <= tol * (abs(dev) + 0.1):
+        obj = dev + float(pen @ beta**2)
+        if abs(obj - obj_old) <= tol * (abs(obj) + 0.1):
             converged = True
             break
-        dev_old = dev
+        obj_old = obj
     dmu, wt = _working_weights(family, eta, mu, weights)
-    bread = np.linalg.pinv(weighted_gram(exog, wt), hermitian=True)
-    return _IRLSFit(beta, mu, dmu, bread, n_iter, converged)
+    gram = weighted_gram(exog, wt)
+    if penalty is None:
+        bread = np.linalg.pinv(gram, hermitian=True)
+    else:
+        bread = np.linalg.pinv(gram + np.diag(pen), hermitian=True)
+    return _IRLSFit(beta, mu, dmu, gram, bread, n_iter, converged)
+
+
+# Ridge penalties tried by ``l2="auto"``, relative to the information of one standardised
+# column under the null model (λ = c · Σ wᵢ·W₀, W₀ the IRLS weight at the mean outcome):
+# an uncorrelated standardised coefficient shrinks by about 1/(1 + c).  Quarter-decade steps
+# from 100 (almost the null model) to 1e-4 (almost unpenalised), then 0 (maximum likelihood).
+L2_GRID = np.concatenate([10.0 ** np.arange(2.0, -4.001, -0.25), [0.0]])
+L2_PATIENCE = 3
+"""The path stops after this many penalties in a row without a lower cross-validated deviance."""
+SEPARATED = 1e-8
+"""A fitted risk closer than this to 0 or 1 means separation (R's ``glm`` warns "fitted probabilities
+numerically 0 or 1"): the maximum-likelihood estimate does not exist, so ``l2="auto"`` does not offer λ = 0."""
+
+
+def _is_binomial(family) -> bool:
+    import statsmodels.api as sm
+
+    return isinstance(family, sm.families.Binomial)
+
+
+def standardisation(exog: np.ndarray, weights: np.ndarray, *, intercept: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Centre and scale of each design column for the penalty (weighted mean and SD).
+
+    With an intercept (column 0: centre 0, scale 1) the other columns are centred on
+    their weighted mean and scaled by their weighted SD; without one they are only
+    scaled (root mean square), since centring would change the model.  Columns must
+    vary (aliased columns are dropped before).
+    """
+    wsum = weights.sum()
+    centre = (weights @ exog) / wsum if intercept else np.zeros(exog.shape[1])
+    if intercept:
+        centre[0] = 0.0
+    scale = np.sqrt(weights @ (exog - centre) ** 2 / wsum)
+    if intercept:
+        scale[0] = 1.0
+    return centre, np.where(scale > 0, scale, 1.0)
+
+
+def null_information(y: np.ndarray, weights: np.ndarray, family) -> float:
+    """Fisher information of one standardised column under the null model: Σ wᵢ·W₀.
+
+    W₀ = (dμ/dη)² / V(μ) at the weighted mean outcome (binomial: p̄(1 - p̄); Gaussian: 1;
+    Poisson with log link: μ̄; Gamma with log link: 1); the scale of :data:`L2_GRID`.
+    """
+    mu0 = np.atleast_1d(np.clip(np.average(y, weights=weights), 1e-6, 1 - 1e-6 if _is_binomial(family) else None))
+    eta0 = family.link(mu0)
+    dmu = family.link.inverse_deriv(eta0)
+    return float(weights.sum() * (dmu**2 / family.variance(mu0))[0])
+
+
+class _PenaltyFold:
+    """One cross-validation fold of the penalty path: standardised designs and the warm start."""
+
+    def __init__(self, exog, y, w, train, val, family, intercept):
+        keep = independent_columns(exog[train], w[train])
+        self.centre, self.scale = standardisation(exog[train][:, keep], w[train], intercept=intercept)
+        self.z_train = (exog[train][:, keep] - self.centre) / self.scale
+        self.z_val = (exog[val][:, keep] - self.centre) / self.scale
+        self.unpenalised = np.zeros(int(keep.sum()), dtype=bool)
+        self.unpenalised[0] = intercept
+        self.y_train, self.w_train, self.y_val, self.w_val = y[train], w[train], y[val], w[val]
+        self.family = family
+        self.beta = None
+
+    def deviance(self, l2: float, max_iter: int) -> float:
+        """Validation deviance of the ridge fit with penalty ``l2`` (warm-started from the last)."""
+        penalty = np.where(self.unpenalised, 0.0, l2)
+        fit = irls(self.z_train, self.y_train, self.w_train, self.family, penalty=penalty, start=self.beta,
+                   max_iter=max_iter)
+        self.beta = fit.beta
+        if l2 == 0 and _is_binomial(self.family) and np.any((fit.mu < SEPARATED) | (fit.mu > 1 - SEPARATED)):
+            return float("nan")  # separation: the maximum-likelihood estimate does not exist
+        mu = self.family.fitted(self.z_val @ self.beta)
+        if _is_binomial(self.family):
+            mu = np.clip(mu, 1e-10, 1 - 1e-10)
+        return float(self.family.deviance(self.y_val, mu, var_weights=self.w_val))
+
+
+def choose_l2(
+    exog: np.ndarray,
+    y: np.ndarray,
+    weights: np.ndarray,
+    family,
+    folds: list[tuple[np.ndarray, np.ndarray]],
+    *,
+    intercept: bool = True,
+    max_iter: int = 100,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The ridge penalty λ with the smallest K-fold cross-validated deviance.
+
+    Every fold fits the path of :data:`L2_GRID` (times :func:`null_information` of all
+    rows) from the largest penalty down, warm-started, on its own standardisation; the
+    validation deviances are summed over folds.  The path stops after
+    :data:`L2_PATIENCE` penalties in a row without improvement (the deviance curve has
+    one minimum in practice), so small penalties are fitted only when they help.
+    λ = 0 (maximum likelihood) is a candidate only when the maximum-likelihood estimate
+    exists: under separation (a fold's fitted risk within :data:`SEPARATED` of 0 or 1,
+    e.g. a level without events) it gets no deviance.  Ties go to the larger penalty.
+    Returns (λ, the λ grid, the cross-validated deviance at each λ, NaN where the path
+    stopped before it or the candidate does not exist).
+    """
+    grid = L2_GRID * null_information(y, weights, family)
+    states = [_PenaltyFold(exog, y, weights, tr, va, family, intercept) for tr, va in folds]
+    deviance = np.full(len(grid), np.nan)
+    best, since = np.inf, 0
+    for k, l2 in enumerate(grid):
+        deviance[k] = sum(s.deviance(l2, max_iter) for s in states)  # NaN: λ = 0 under separation
+        if deviance[k] < best:
+            best, since = deviance[k], 0
+        else:
+            since += 1
+            if since >= L2_PATIENCE:
+                break
+    return float(grid[int(np.nanargmin(deviance))]), grid, deviance
 
 
 class _GLMBase(BaseEstimator):
@@ -293,17 +466,24 @@ class _GLMBase(BaseEstimator):
                 raise ValueError("sample weights are all zero: nothing to fit")
         fam = _sm_family(family, link, self.var_power, self.nb_alpha)
         keep = independent_columns(exog, w)
-        fit = irls(exog[:, keep], y, w, fam, max_iter=self.max_iter)
+        self._choose_penalty(exog[:, keep], y, w, fam)
+        if self.l2_ > 0:
+            beta, fit, edf = self._fit_penalised(exog[:, keep], y, w, fam)
+        else:
+            fit = irls(exog[:, keep], y, w, fam, max_iter=self.max_iter)
+            beta, edf = fit.beta, float(keep.sum())
         estimated = family not in ("binomial", "poisson", "negative_binomial") or self.estimate_dispersion
-        df_resid = max(float(np.sum(w > 0)) - int(keep.sum()), 1.0)
+        df_resid = max(float(np.sum(w > 0)) - edf, 1.0)
         scale = float(np.sum(w * (y - fit.mu) ** 2 / fam.variance(fit.mu)) / df_resid) if estimated else 1.0
-        if self.cov_type == "HC0":
+        if self.l2_ > 0:
+            cov_k = np.full((len(beta), len(beta)), np.nan)  # shrunken estimates: no Wald covariance
+        elif self.cov_type == "HC0":
             u = exog[:, keep] * (w * (y - fit.mu) * fit.dmu_deta / fam.variance(fit.mu))[:, None]
             cov_k = fit.bread @ (u.T @ u) @ fit.bread
         else:
             cov_k = scale * fit.bread
         params = np.zeros(exog.shape[1])
-        params[keep] = fit.beta
+        params[keep] = beta
         if not np.all(np.isfinite(params)):
             raise ValueError("GLM did not converge to finite coefficients (separation or collinearity)")
         cov = np.full((exog.shape[1], exog.shape[1]), np.nan)
@@ -318,9 +498,70 @@ class _GLMBase(BaseEstimator):
         else:
             self.intercept_ = 0.0
             self.coef_ = params
-        self.results_ = GLMResults(names, params, cov, scale, df_resid, family, link, n, aliased=~keep)
+        self.results_ = GLMResults(names, params, cov, scale, df_resid, family, link, n, aliased=~keep, l2=self.l2_, edf=edf)
         self.x_mean_ = np.average(X, axis=0, weights=w)
         return self
+
+    def _choose_penalty(self, exog: np.ndarray, y: np.ndarray, w: np.ndarray, fam) -> None:
+        """Set ``l2_``: the fixed ``l2``, or with ``"auto"`` the cross-validated choice (``l2_path_``)."""
+        l2 = self.l2
+        self.l2_path_ = None
+        if isinstance(l2, str):
+            if l2 != "auto":
+                raise ValueError(f"l2 must be a non-negative number or 'auto', got {l2!r}")
+            folds = self._penalty_folds(y, w)
+            self.l2_, grid, deviance = choose_l2(exog, y, w, fam, folds, intercept=self.fit_intercept,
+                                                 max_iter=self.max_iter)
+            self.l2_path_ = np.column_stack([grid, deviance])
+            return
+        if isinstance(l2, bool) or not isinstance(l2, numbers.Real) or not np.isfinite(l2) or l2 < 0:
+            raise ValueError(f"l2 must be a non-negative number or 'auto', got {l2!r}")
+        self.l2_ = float(l2)
+
+    def _penalty_folds(self, y: np.ndarray, w: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Folds of the rows with positive weight for ``l2="auto"``.
+
+        ``cv`` an integer: that many shuffled folds (``random_state``), stratified by
+        the outcome for a binary one; else any scikit-learn CV splitter or iterable of
+        (train, test) index arrays.
+        """
+        from sklearn.model_selection import KFold, StratifiedKFold, check_cv
+
+        rows = np.flatnonzero(w > 0)
+        binary = self.family == "binomial"
+        if binary and min(int(y[rows].sum()), len(rows) - int(y[rows].sum())) < 2:
+            raise ValueError("l2='auto' needs at least 2 rows of each class (events and non-events) with positive "
+                             "weight to cross-validate the penalty")
+        if isinstance(self.cv, bool):
+            raise ValueError(f"cv must be an integer >= 2, a CV splitter or a list of splits, got {self.cv!r}")
+        if isinstance(self.cv, numbers.Integral):
+            if self.cv < 2:
+                raise ValueError(f"cv must be at least 2 folds, got {self.cv}")
+            k = min(int(self.cv), len(rows))
+            if binary:
+                k = min(k, int(y[rows].sum()), len(rows) - int(y[rows].sum()))
+                splitter = StratifiedKFold(k, shuffle=True, random_state=self.random_state)
+            else:
+                splitter = KFold(k, shuffle=True, random_state=self.random_state)
+            return [(rows[tr], rows[va]) for tr, va in splitter.split(rows, y[rows])]
+        splits = check_cv(self.cv, y, classifier=binary).split(np.zeros((len(y), 1)), y)
+        positive = w > 0
+        folds = [(np.asarray(tr)[positive[tr]], np.asarray(va)[positive[va]]) for tr, va in splits]
+        return [(tr, va) for tr, va in folds if len(tr) and len(va)]
+
+    def _fit_penalised(self, exog: np.ndarray, y: np.ndarray, w: np.ndarray, fam):
+        """Ridge IRLS on standardised columns; coefficients back on the original scale, and the edf."""
+        centre, scale = standardisation(exog, w, intercept=self.fit_intercept)
+        z = (exog - centre) / scale
+        penalty = np.full(exog.shape[1], self.l2_)
+        if self.fit_intercept:
+            penalty[0] = 0.0
+        fit = irls(z, y, w, fam, penalty=penalty, max_iter=self.max_iter)
+        beta = fit.beta / scale
+        if self.fit_intercept:
+            beta[0] -= centre[1:] @ beta[1:]
+        edf = float(np.trace(fit.bread @ fit.gram))
+        return beta, fit, edf
 
     def _linear_predictor(self, X) -> np.ndarray:
         return X @ self.coef_ + self.intercept_
@@ -371,6 +612,17 @@ class GLMRegressor(RegressorMixin, _GLMBase):
     fit_intercept : bool, default=True
     max_iter : int, default=100
         IRLS iterations.
+    l2 : float or "auto", default=0.0
+        Ridge penalty λ on the standardised columns (intercept unpenalised): IRLS
+        minimises deviance/2 + λ/2 · Σ (sⱼβⱼ)², sⱼ the weighted SD of column j, i.e.
+        solves ``(X'WX + λP) β = X'Wz``.  0 is maximum likelihood with Wald CIs;
+        ``"auto"`` chooses λ by ``cv``-fold cross-validation of the deviance
+        (:func:`choose_l2`).  Penalised fits report no SEs or CIs.
+    cv : int, CV splitter or iterable of (train, test) indices, default=5
+        Folds for ``l2="auto"``; an integer gives shuffled folds (``random_state``),
+        stratified by the outcome for binary outcomes.
+    random_state : int or None, default=None
+        Shuffling of those folds.
 
     Attributes
     ----------
@@ -379,6 +631,10 @@ class GLMRegressor(RegressorMixin, _GLMBase):
     results_ : GLMResults
     x_mean_ : ndarray of shape (n_features,)
         Weighted training mean of each column (the reference for contributions).
+    l2_ : float
+        The penalty used (the chosen one for ``"auto"``).
+    l2_path_ : ndarray of shape (n_penalties, 2) or None
+        ``"auto"``: each penalty tried and its cross-validated deviance (NaN after the path stopped).
 
     Examples
     --------
@@ -399,6 +655,9 @@ class GLMRegressor(RegressorMixin, _GLMBase):
         cov_type: str = "nonrobust",
         fit_intercept: bool = True,
         max_iter: int = 100,
+        l2: float | Literal["auto"] = 0.0,
+        cv: int = 5,
+        random_state: int | None = None,
     ):
         self.family = family
         self.link = link
@@ -408,6 +667,9 @@ class GLMRegressor(RegressorMixin, _GLMBase):
         self.cov_type = cov_type
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
+        self.l2 = l2
+        self.cv = cv
+        self.random_state = random_state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -440,11 +702,14 @@ class GLMClassifier(ClassifierMixin, _GLMBase):
     cov_type : {"nonrobust", "HC0"}, default="nonrobust"
     fit_intercept : bool, default=True
     max_iter : int, default=100
+    l2, cv, random_state : see :class:`GLMRegressor`.
+        A ridge penalty keeps a level without events (a separated level) finite, where
+        maximum likelihood drives its log-odds towards minus infinity.
 
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
-    coef_, intercept_, results_, x_mean_ : see :class:`GLMRegressor`.
+    coef_, intercept_, results_, x_mean_, l2_, l2_path_ : see :class:`GLMRegressor`.
     """
 
     family = "binomial"
@@ -453,10 +718,22 @@ class GLMClassifier(ClassifierMixin, _GLMBase):
     nb_alpha = 1.0
     estimate_dispersion = False
 
-    def __init__(self, *, cov_type: str = "nonrobust", fit_intercept: bool = True, max_iter: int = 100):
+    def __init__(
+        self,
+        *,
+        cov_type: str = "nonrobust",
+        fit_intercept: bool = True,
+        max_iter: int = 100,
+        l2: float | Literal["auto"] = 0.0,
+        cv: int = 5,
+        random_state: int | None = None,
+    ):
         self.cov_type = cov_type
         self.fit_intercept = fit_intercept
         self.max_iter = max_iter
+        self.l2 = l2
+        self.cv = cv
+        self.random_state = random_state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -212,7 +212,10 @@ class OutcomeModel:
         return grouped.reindex(columns=self.feature_names, fill_value=0.0)
 
     def coefficients(self) -> pd.DataFrame:
-        """The transparent GLM's coefficients with 95 % CIs, one row per design term."""
+        """The transparent GLM's coefficients with 95 % CIs, one row per design term.
+
+        A ridge-penalised GLM (``glm.penalty``) has estimates only: SE, CI and p-value are NaN.
+        """
         table = self._glm().results_.summary_frame()
         table.insert(1, "feature", [("(intercept)" if t == "const" else source_feature(t)) for t in table["term"]])
         return table

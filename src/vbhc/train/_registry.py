@@ -120,6 +120,8 @@ def flat_params(spec: ModelSpec, metrics: dict[str, Any]) -> dict[str, str]:
         "glm_family": spec.glm.family,
         "glm_link": spec.glm.link or "default",
         "glm_splines": json.dumps(spec.glm.splines, sort_keys=True),
+        "glm_penalty_l2": spec.glm.penalty.l2 if spec.glm.penalty else "none",
+        "glm_l2": (metrics.get("glm_penalty") or {}).get("l2", 0.0),
         "nonresponse_weighting": spec.nonresponse.weighting if spec.nonresponse else "not a PROM",
         "selected": metrics["selected"],
         "recalibrated": metrics["recalibrated"],

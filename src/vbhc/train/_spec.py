@@ -76,6 +76,30 @@ class FeatureSpec(Settings):
         return [*self.numeric, *([self.trend] if self.trend else [])]
 
 
+class PenaltySpec(Settings):
+    """Ridge (L2) penalty of the GLM, for outcomes with few events per parameter.
+
+    ``l2`` is λ in ``(X'WX + λP) β = X'Wz`` on standardised columns (intercept
+    unpenalised): a number, or ``auto`` to choose it by K-fold cross-validation of the
+    deviance on the training rows (``validation.cv_folds`` folds).  Penalised
+    coefficients have no confidence intervals.
+    """
+
+    l2: float | Literal["auto"] = Field(
+        description="ridge penalty on the standardised coefficients (>= 0), or 'auto' (chosen by cross-validation)"
+    )
+
+    @field_validator("l2", mode="before")
+    @classmethod
+    def _l2(cls, v: object) -> object:
+        ok = v == "auto" if isinstance(v, str) else (
+            isinstance(v, int | float) and not isinstance(v, bool) and v >= 0 and v != float("inf")
+        )
+        if not ok:
+            raise ValueError(f"must be a non-negative number or 'auto', got {v!r}")
+        return v
+
+
 class GLMSpec(Settings):
     """The transparent candidate: a statsmodels GLM."""
 
@@ -85,6 +109,9 @@ class GLMSpec(Settings):
     nb_alpha: float = Field(1.0, gt=0, description="negative binomial ancillary parameter")
     splines: dict[str, int] = Field(
         default_factory=dict, description="numeric feature → number of spline knots (non-linear effect)"
+    )
+    penalty: PenaltySpec | None = Field(
+        None, description="ridge (L2) penalty: {l2: auto} (chosen by cross-validation) or {l2: <number>}; none = maximum likelihood"
     )
 
     @field_validator("splines")
