@@ -42,7 +42,9 @@ Criteria (issue 5), on the temporal test year (about 1,100 episodes per joint):
    they start to pass, so the list stays true.
 3. The shipped GLMs' 95 % coefficient CIs cover the true coefficients at about the
    nominal rate (terms that map one-to-one onto the generator's), and the exact true
-   design fitted through vbhc's GLM pipeline covers them too.
+   design fitted through vbhc's GLM pipeline covers them too.  Ridge-penalised GLMs
+   (``glm.penalty``) claim no CIs; their designs are checked refitted without the
+   penalty (maximum likelihood, as the unpenalised specifications).
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from scipy.special import logit
 
 from vbhc.core.io import read_parquet
 from vbhc.train import build_pipeline, continuous_metrics, load_specs, train_model
+from vbhc.train._fit import select_rows
 from vbhc.train._metrics import _logistic_calibration, auc_delong, auc_difference, binary_metrics
 from vbhc.train._spec import ModelSpec
 
@@ -69,25 +72,27 @@ Z = 3.0  # standard errors of test-year sampling error a criterion must cover to
 AUC_MARGIN, R2_MARGIN, SLOPE_RANGE = 0.03, 0.05, (0.85, 1.15)
 SPEC_NAMES = [s.model_name for s in load_specs()]
 
-# Where the shipped GLMs genuinely miss a literal criterion against the truth (measured on this
+# Where the shipped models genuinely miss a literal criterion against the truth (measured on this
 # registry, seed 20240611; docs/models.md has the table).  Not sampling error: these figures have
-# no outcome noise.  Weak signals (oracle AUC about 0.6) and 100-450 training events against 10-27
-# GLM parameters: estimation noise spreads the predictions more than the truth (over-fitting), so
-# the slope of the truth on the prediction is below 0.85.  Strict: a model that starts to pass
-# fails the test until it leaves this list.
+# no outcome noise.  The rare binary outcomes have weak signals (oracle AUC about 0.6) and 100-450
+# training events against 10-27 GLM parameters; their GLMs are ridge-penalised with λ chosen by
+# 5-fold CV of the deviance (glm.penalty.l2: auto), which lifts the slope of the truth on the
+# prediction from 0.05-0.81 unpenalised, but CV's λ is noisy at these sizes (the CV deviance is
+# flat around its minimum while the slope moves by about 0.1 per quarter decade of λ), so some
+# land on either side of 0.85-1.15.  Strict: a model that starts to pass fails the test until it
+# leaves this list.
 SHORTFALLS = {
-    "hip-complication_90d": "slope of the truth on the prediction 0.81 (451 training events, 27 GLM parameters, "
-                            "oracle AUC 0.64)",
-    "knee-complication_90d": "slope of the truth on the prediction 0.77 (oracle AUC 0.64)",
-    "hip-reoperation_2y": "slope 0.42 and expected AUC 0.030 below the oracle's (187 training events, 27 parameters, "
-                          "oracle AUC 0.61)",
-    "knee-reoperation_2y": "slope 0.48 and expected AUC 0.035 below the oracle's (oracle AUC 0.61)",
-    "hip-revision_2y": "slope 0.51 (about 100 training events, oracle AUC 0.61)",
-    "knee-revision_2y": "slope 0.05: no revision among the 83 training patients with ASA class missing (nor among "
-                        "those with BMI missing) separates their level (log-odds -19, risk about 0)",
-    "knee-return_to_work_6m": "slope 0.75 (about 600 employed training patients, 20 parameters)",
-    "knee-mic_12m": "slope 0.83 (test-year observed 0.79, SE 0.08): MIC is a threshold on a score with a ceiling "
-                    "(48), which a logistic GLM linear in the pre-operative score does not follow",
+    "hip-complication_90d": "slope of the truth on the prediction 1.25 (over-shrunk: CV chose λ = 0.56 x the null "
+                            "information, 17 effective of 28 parameters; unpenalised 0.81)",
+    "hip-revision_2y": "slope 0.68 (96 training events, 10 parameters, λ = 0.32 x the null information; "
+                       "unpenalised 0.51)",
+    "knee-reoperation_2y": "slope 0.79 (187 training events, 28 parameters, λ = 0.56 x the null information; "
+                           "unpenalised 0.48)",
+    "knee-revision_2y": "slope 0.65: no revision among the 83 training patients with ASA class and BMI missing "
+                        "(separated levels: log-odds -1.4 each with the penalty, -19 without; unpenalised 0.05)",
+    "knee-mic_12m": "slope 0.83, penalty or not (CV chooses none) and with an oxford_pre spline: PROM non-response "
+                    "depends on the 12-month score, so responders (the training and test rows) reach MIC more often "
+                    "than the oracle (all patients) says, by about 0.25 log-odds mid-range",
 }
 
 
@@ -268,15 +273,25 @@ SHIPPED_TERMS = {
 
 
 def test_shipped_glm_confidence_intervals_cover_the_true_coefficients(trained, registry):
-    """The shipped GLMs (median imputation, missing indicators, splines) as trained above."""
-    _, params = registry
-    hits, missed = [], []
+    """The shipped GLMs (median imputation, missing indicators, splines) as trained above.
+
+    A ridge-penalised GLM reports no CIs (its estimates are shrunk, a Wald interval would
+    not have its nominal coverage); its design is refitted by maximum likelihood instead.
+    """
+    episodes, params = registry
+    hits, missed, refitted = [], [], 0
     for name, result in trained.items():
         outcome = result.spec.outcome
         if outcome not in EXACT_GLMS:
             continue
-        truth = params["outcomes"][outcome]["coefficients"]
         table = result.coefficients.set_index("term")
+        if result.model._glm().results_.penalised:
+            assert table[["std_error", "ci_lower", "ci_upper", "p_value"]].isna().all().all(), name
+            rows = select_rows(episodes, result.spec)
+            glm = build_pipeline(result.spec, "glm", l2=0.0).fit(rows.X_train, rows.y_train)[-1]
+            table = glm.results().summary_frame().set_index("term")
+            refitted += 1
+        truth = params["outcomes"][outcome]["coefficients"]
         for term, (true_term, factor) in SHIPPED_TERMS.items():
             if term not in table.index:
                 continue
@@ -286,7 +301,7 @@ def test_shipped_glm_confidence_intervals_cover_the_true_coefficients(trained, r
             if not hits[-1]:
                 missed.append(f"{name}:{term} true {true:+.3f} CI [{lo:+.3f}, {hi:+.3f}]")
     rate = float(np.mean(hits))
-    assert len(hits) > 150
+    assert refitted >= 5 and len(hits) > 150
     assert 0.90 <= rate <= 0.99, f"coverage {rate:.3f} over {len(hits)} coefficients; missed: {missed}"
 
 
