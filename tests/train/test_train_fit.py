@@ -141,7 +141,8 @@ def test_penalised_glm_reports_its_penalty_and_no_confidence_intervals(episodes)
     auto = train_model(episodes, _spec(COMPLICATION, glm={"family": "binomial", "penalty": {"l2": "auto"}}))
     pen = auto.metrics["glm_penalty"]
     assert pen["chosen_by"].startswith("3-fold cross-validation") and len(pen["grid"]) == len(pen["cv_deviance"])
-    assert pen["l2"] == pen["grid"][int(np.argmin(pen["cv_deviance"]))]
+    deviance = np.array([np.nan if d is None else d for d in pen["cv_deviance"]])
+    assert pen["l2"] == pen["grid"][int(np.nanargmin(deviance))]
     glm = auto.model.explainer[-1]
     assert glm.l2 == pen["l2"] and glm.l2_path_ is None  # the final fit uses the chosen λ: no second search
     assert auto.metrics["timings_s"]["glm_penalty"] > 0

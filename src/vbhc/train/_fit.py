@@ -22,7 +22,7 @@ from vbhc.core.config import config_hash
 from vbhc.core.errors import InputError
 from vbhc.core.log import get_logger
 from vbhc.train._features import EpisodeFeatures, glm_preprocessor, hgb_preprocessor, unknown_levels_allowed
-from vbhc.train._glm import L2_GRID, VARIANCE_POWER, GLMClassifier, GLMRegressor
+from vbhc.train._glm import VARIANCE_POWER, GLMClassifier, GLMRegressor
 from vbhc.train._metrics import (
     auc_delong,
     auc_difference,
@@ -429,15 +429,13 @@ def choose_penalty(spec: ModelSpec, X: pd.DataFrame, y: np.ndarray, weights: np.
     if l2 != "auto":
         return {"l2": float(l2), "chosen_by": "specification"}
     glm = _fit(build_pipeline(spec, "glm", robust=weights is not None), X, y, weights)[-1]
-    grid, deviance = glm.l2_path_.T
-    tried = ~np.isnan(deviance)
-    unit = grid[0] / L2_GRID[0]
+    path = glm.l2_path_
     return {
         "l2": float(glm.l2_),
         "chosen_by": f"{glm.cv}-fold cross-validation of the deviance (training years)",
-        "relative": float(glm.l2_ / unit),
-        "grid": [float(v) for v in grid[tried]],
-        "cv_deviance": [float(v) for v in deviance[tried]],
+        "relative": float(glm.l2_ / glm.l2_unit_),
+        "grid": [float(v) for v in path[:, 0]],
+        "cv_deviance": [float(v) if np.isfinite(v) else None for v in path[:, 1]],
     }
 
 

@@ -268,6 +268,7 @@ def irls(
     start: np.ndarray | None = None,
     max_iter: int = 100,
     tol: float = 1e-10,
+    information: bool = True,
 ) -> _IRLSFit:
     """Iteratively reweighted least squares on the normal equations (Cholesky of X'WX).
 
@@ -280,6 +281,8 @@ def irls(
     ``(X'WX + diag(penalty)) β = X'Wz``, minimising deviance/2 + Σ penalty·β²/2
     (convergence on that objective); ``start`` gives starting coefficients (warm
     start along a penalty path) instead of statsmodels' starting means.
+    ``information=False`` skips the information matrix at the solution (``gram`` and
+    ``bread`` None), which a penalty path does not need.
     """
     if start is None:
         mu = family.starting_mu(y)
@@ -312,6 +315,8 @@ def irls(
             break
         obj_old = obj
     dmu, wt = _working_weights(family, eta, mu, weights)
+    if not information:
+        return _IRLSFit(beta, mu, dmu, None, None, n_iter, converged)
     gram = weighted_gram(exog, wt)
     if penalty is None:
         bread = np.linalg.pinv(gram, hermitian=True)
@@ -322,20 +327,32 @@ def irls(
 
 # Ridge penalties tried by ``l2="auto"``, relative to the information of one standardised
 # column under the null model (λ = c · Σ wᵢ·W₀, W₀ the IRLS weight at the mean outcome):
-# an uncorrelated standardised coefficient shrinks by about 1/(1 + c).  Quarter-decade steps
-# from 100 (almost the null model) to 1e-4 (almost unpenalised), then 0 (maximum likelihood).
-L2_GRID = np.concatenate([10.0 ** np.arange(2.0, -4.001, -0.25), [0.0]])
-L2_PATIENCE = 3
+# an uncorrelated standardised coefficient shrinks by about 1/(1 + c).  Half-decade steps
+# from 100 (almost the null model) to 1e-4 (almost unpenalised), then 0 (maximum likelihood);
+# the best of them is refined by its quarter-decade neighbours.
+L2_GRID = np.concatenate([10.0 ** np.arange(2.0, -4.001, -0.5), [0.0]])
+L2_PATIENCE = 2
 """The path stops after this many penalties in a row without a lower cross-validated deviance."""
-SEPARATED = 1e-8
-"""A fitted risk closer than this to 0 or 1 means separation (R's ``glm`` warns "fitted probabilities
-numerically 0 or 1"): the maximum-likelihood estimate does not exist, so ``l2="auto"`` does not offer λ = 0."""
+L2_PATH_TOL = 1e-7
+"""IRLS convergence (relative change of the penalised objective) along the penalty path: warm-started
+Newton steps converge quadratically, so this leaves the validation deviance exact to far below its
+differences between penalties, in about two iterations per penalty."""
+SEPARATED = 15.0
+"""A maximum-likelihood fit with a log-odds this far from the average training patient's (odds a factor
+e¹⁵ ≈ 3 million apart) is separated: the estimate does not exist (IRLS stopped on its way to infinity,
+e.g. a level without events at about -19), so ``l2="auto"`` does not offer λ = 0 for it."""
 
 
 def _is_binomial(family) -> bool:
     import statsmodels.api as sm
 
     return isinstance(family, sm.families.Binomial)
+
+
+def separated(eta: np.ndarray, weights: np.ndarray) -> bool:
+    """True when a fitted logistic model is separated: a linear predictor :data:`SEPARATED` or more
+    from the weighted mean (the maximum-likelihood estimate does not exist)."""
+    return bool(np.max(np.abs(eta - np.average(eta, weights=weights))) >= SEPARATED)
 
 
 def standardisation(exog: np.ndarray, weights: np.ndarray, *, intercept: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -369,7 +386,7 @@ def null_information(y: np.ndarray, weights: np.ndarray, family) -> float:
 
 
 class _PenaltyFold:
-    """One cross-validation fold of the penalty path: standardised designs and the warm start."""
+    """One cross-validation fold of the penalty path: standardised designs and warm starts."""
 
     def __init__(self, exog, y, w, train, val, family, intercept):
         keep = independent_columns(exog[train], w[train])
@@ -380,17 +397,18 @@ class _PenaltyFold:
         self.unpenalised[0] = intercept
         self.y_train, self.w_train, self.y_val, self.w_val = y[train], w[train], y[val], w[val]
         self.family = family
-        self.beta = None
+        self.betas: dict[float, np.ndarray] = {}
 
-    def deviance(self, l2: float, max_iter: int) -> float:
-        """Validation deviance of the ridge fit with penalty ``l2`` (warm-started from the last)."""
+    def deviance(self, l2: float, start: float | None, max_iter: int) -> float:
+        """Validation deviance of the ridge fit with penalty ``l2``, warm-started from the fit at ``start``."""
         penalty = np.where(self.unpenalised, 0.0, l2)
-        fit = irls(self.z_train, self.y_train, self.w_train, self.family, penalty=penalty, start=self.beta,
-                   max_iter=max_iter)
-        self.beta = fit.beta
-        if l2 == 0 and _is_binomial(self.family) and np.any((fit.mu < SEPARATED) | (fit.mu > 1 - SEPARATED)):
-            return float("nan")  # separation: the maximum-likelihood estimate does not exist
-        mu = self.family.fitted(self.z_val @ self.beta)
+        # λ = 0 converges as tightly as the unpenalised fit, so that separation shows (a diverging term).
+        fit = irls(self.z_train, self.y_train, self.w_train, self.family, penalty=penalty, start=self.betas.get(start),
+                   max_iter=max_iter, tol=L2_PATH_TOL if l2 > 0 else 1e-10, information=False)
+        self.betas[l2] = fit.beta
+        if l2 == 0 and _is_binomial(self.family) and separated(self.z_train @ fit.beta, self.w_train):
+            return float("nan")  # the maximum-likelihood estimate does not exist
+        mu = self.family.fitted(self.z_val @ fit.beta)
         if _is_binomial(self.family):
             mu = np.clip(mu, 1e-10, 1 - 1e-10)
         return float(self.family.deviance(self.y_val, mu, var_weights=self.w_val))
@@ -405,33 +423,58 @@ def choose_l2(
     *,
     intercept: bool = True,
     max_iter: int = 100,
-) -> tuple[float, np.ndarray, np.ndarray]:
+) -> tuple[float, np.ndarray, float]:
     """The ridge penalty λ with the smallest K-fold cross-validated deviance.
 
-    Every fold fits the path of :data:`L2_GRID` (times :func:`null_information` of all
-    rows) from the largest penalty down, warm-started, on its own standardisation; the
-    validation deviances are summed over folds.  The path stops after
-    :data:`L2_PATIENCE` penalties in a row without improvement (the deviance curve has
-    one minimum in practice), so small penalties are fitted only when they help.
-    λ = 0 (maximum likelihood) is a candidate only when the maximum-likelihood estimate
-    exists: under separation (a fold's fitted risk within :data:`SEPARATED` of 0 or 1,
-    e.g. a level without events) it gets no deviance.  Ties go to the larger penalty.
-    Returns (λ, the λ grid, the cross-validated deviance at each λ, NaN where the path
-    stopped before it or the candidate does not exist).
+    Every fold fits the path of :data:`L2_GRID` times the null information of all rows
+    (:func:`null_information`, the grid's unit) from the largest penalty down,
+    warm-started, on its own standardisation; the validation deviances are summed over
+    folds.  The path stops after :data:`L2_PATIENCE` penalties in a row without
+    improvement (the deviance curve has one minimum in practice), so small penalties
+    are fitted only when they help; the best penalty's quarter-decade neighbours are
+    tried last.  λ = 0 (maximum likelihood) is a candidate only when the
+    maximum-likelihood estimate exists: under separation (:func:`separated`, e.g. a
+    level without events, in any fold) it gets no deviance.
+    Ties go to the larger penalty.
+
+    Returns (λ, the path: one row per penalty tried, λ and cross-validated deviance
+    (NaN where λ = 0 does not exist), largest λ first; the unit).
     """
-    grid = L2_GRID * null_information(y, weights, family)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):  # many p × p products of a few dozen columns: threads only add overhead
+        return _penalty_path(exog, y, weights, family, folds, intercept=intercept, max_iter=max_iter)
+
+
+def _penalty_path(exog, y, weights, family, folds, *, intercept, max_iter) -> tuple[float, np.ndarray, float]:
+    unit = null_information(y, weights, family)
     states = [_PenaltyFold(exog, y, weights, tr, va, family, intercept) for tr, va in folds]
-    deviance = np.full(len(grid), np.nan)
-    best, since = np.inf, 0
-    for k, l2 in enumerate(grid):
-        deviance[k] = sum(s.deviance(l2, max_iter) for s in states)  # NaN: λ = 0 under separation
-        if deviance[k] < best:
-            best, since = deviance[k], 0
+    tried: dict[float, float] = {}
+
+    def evaluate(l2: float, start: float | None) -> float:
+        tried[l2] = sum(s.deviance(l2, start, max_iter) for s in states)  # NaN: λ = 0 under separation
+        return tried[l2]
+
+    grid = L2_GRID * unit
+    best, since, previous = np.inf, 0, None
+    for l2 in grid:
+        if evaluate(float(l2), previous) < best:
+            best, since = tried[float(l2)], 0
         else:
             since += 1
             if since >= L2_PATIENCE:
                 break
-    return float(grid[int(np.nanargmin(deviance))]), grid, deviance
+        previous = float(l2)
+    chosen = min((l2 for l2 in tried if np.isfinite(tried[l2])), key=lambda l2: (tried[l2], -l2))
+    if chosen > 0:
+        for step in (10**0.25, 10**-0.25):
+            neighbour = chosen * step
+            if grid[-2] <= neighbour <= grid[0]:
+                evaluate(neighbour, chosen)
+    path = np.array(sorted(tried.items(), reverse=True), dtype=float)
+    finite = np.isfinite(path[:, 1])
+    order = np.lexsort((-path[finite, 0], path[finite, 1]))  # smallest deviance, then the larger penalty
+    return float(path[finite][order[0], 0]), path, unit
 
 
 class _GLMBase(BaseEstimator):
@@ -505,14 +548,13 @@ class _GLMBase(BaseEstimator):
     def _choose_penalty(self, exog: np.ndarray, y: np.ndarray, w: np.ndarray, fam) -> None:
         """Set ``l2_``: the fixed ``l2``, or with ``"auto"`` the cross-validated choice (``l2_path_``)."""
         l2 = self.l2
-        self.l2_path_ = None
+        self.l2_path_ = self.l2_unit_ = None
         if isinstance(l2, str):
             if l2 != "auto":
                 raise ValueError(f"l2 must be a non-negative number or 'auto', got {l2!r}")
             folds = self._penalty_folds(y, w)
-            self.l2_, grid, deviance = choose_l2(exog, y, w, fam, folds, intercept=self.fit_intercept,
-                                                 max_iter=self.max_iter)
-            self.l2_path_ = np.column_stack([grid, deviance])
+            self.l2_, self.l2_path_, self.l2_unit_ = choose_l2(exog, y, w, fam, folds, intercept=self.fit_intercept,
+                                                               max_iter=self.max_iter)
             return
         if isinstance(l2, bool) or not isinstance(l2, numbers.Real) or not np.isfinite(l2) or l2 < 0:
             raise ValueError(f"l2 must be a non-negative number or 'auto', got {l2!r}")
@@ -634,7 +676,11 @@ class GLMRegressor(RegressorMixin, _GLMBase):
     l2_ : float
         The penalty used (the chosen one for ``"auto"``).
     l2_path_ : ndarray of shape (n_penalties, 2) or None
-        ``"auto"``: each penalty tried and its cross-validated deviance (NaN after the path stopped).
+        ``"auto"``: each penalty tried (largest first) and its cross-validated deviance
+        (NaN for λ = 0 under separation).
+    l2_unit_ : float or None
+        ``"auto"``: the grid's unit, the null information of one standardised column
+        (:func:`null_information`); ``l2_ / l2_unit_`` is the relative penalty.
 
     Examples
     --------
@@ -709,7 +755,7 @@ class GLMClassifier(ClassifierMixin, _GLMBase):
     Attributes
     ----------
     classes_ : ndarray of shape (2,)
-    coef_, intercept_, results_, x_mean_, l2_, l2_path_ : see :class:`GLMRegressor`.
+    coef_, intercept_, results_, x_mean_, l2_, l2_path_, l2_unit_ : see :class:`GLMRegressor`.
     """
 
     family = "binomial"
