@@ -109,6 +109,10 @@ DIRT = [
     ("costs", lambda r: set_value(r, "costs", 3, tariff_year=2018), {3: "foreign_key:drg_tariffs"}),
     ("costs", lambda r: set_value(r, "costs", 3, drg_code="30-PR01"), {3: "foreign_key:drg_tariffs;pattern:drg_code"}),
     ("costs", lambda r: set_value(r, "costs", 2, tariff_year=1999), {2: "range:tariff_year"}),  # no drg_code: no tariff needed
+    # an extract that delivers a row twice: the later copy is rejected, so the episode builder
+    # (which reads accepted rows and relies on their primary keys) counts it once
+    ("transfer_payments", lambda r: add_row(r, "transfer_payments", 0), {3: "primary_key"}),
+    ("prom_responses", lambda r: add_row(r, "prom_responses", 0), {5: "primary_key"}),
     ("transfer_payments", lambda r: set_value(r, "transfer_payments", 0, year_week=201960), {0: "valid_iso_week"}),
     ("transfer_payments", lambda r: set_value(r, "transfer_payments", 0, year_week=199901), {0: "range:year_week"}),
     ("transfer_payments", lambda r: set_value(r, "transfer_payments", 2, year_week=201927), {2: "not_after_death"}),

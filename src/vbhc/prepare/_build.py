@@ -197,7 +197,7 @@ def build_episodes(
             rf = ws.keep(reoperation_features(base, T["procedures"], T["contacts"], codes, s), "reoperations", reused=False)
 
         with timed("costs", timings, log):
-            costs = T["costs"].semi_join(persons, "person_id").distinct()  # a row delivered twice counts once
+            costs = T["costs"].semi_join(persons, "person_id")
             tariff_years = [int(y) for y in costs.select("tariff_year").distinct().to_pandas()["tariff_year"]]
             _check_years(tariff_years, config.prices.health_price_index, "health_price_index")
             factors = ibis.memtable(price_factors(config.prices, s.costs.price_year, tariff_years))

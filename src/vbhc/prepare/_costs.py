@@ -131,7 +131,7 @@ def valued_sickness_weeks(weeks: ibis.Table, week_dkk: ibis.Table, settings: Pre
     :func:`sickness_week_values` (``iso_year``, ``week_dkk``).
     """
     sick = weeks.filter(weeks.benefit_code == settings.lookback.benefit_codes.sickness_benefit)
-    sick = sick.select("person_id", "week", "iso_year").distinct()
+    sick = sick.select("person_id", "week", "iso_year")
     return sick.join(week_dkk, "iso_year").select("person_id", "week", "week_dkk")
 
 
@@ -156,7 +156,9 @@ def cost_features(
     c = c.mutate(tariff_year=c.tariff_year.cast("int64"))
     c = c.join(factors, "tariff_year")
     c = c.mutate(amount=c.amount_dkk * c.factor)
-    c = left_join(c, stays.select("contact_id", "stay_id"), "contact_id")
+    # only the index stays' contacts decide ``in_index``: a small build side for the join
+    index_contacts = stays.semi_join(ep.select("stay_id"), "stay_id").select("contact_id", "stay_id")
+    c = left_join(c, index_contacts, "contact_id")
     c = c.select(
         "person_id", "stay_id", "cost_category", "amount", "amount_dkk",
         cost_day=c.cost_day.cast("int64"), week=ibis.null("int64"),

@@ -164,7 +164,7 @@ def labour_features(ep: ibis.Table, weeks: ibis.Table, settings: PrepareSettings
     lb = settings.lookback
     codes = lb.benefit_codes
     e = ep.select("episode_id", "person_id", "op_week")
-    j = e.join(weeks.select("person_id", "week", "benefit_code").distinct(), "person_id")
+    j = e.join(weeks.select("person_id", "week", "benefit_code"), "person_id")
     j = j.mutate(rel=j.week - j.op_week)
     j = j.filter((j.rel >= -max(lb.sickness_benefit_weeks, lb.employment_weeks)) & (j.rel <= -1))
     rel = j.rel
@@ -190,7 +190,7 @@ def return_to_work(ep: ibis.Table, weeks: ibis.Table, settings: PrepareSettings)
     """
     r = settings.outcomes.return_to_work
     e = ep.filter(ep.employed).select("episode_id", "person_id", "op_week", "last_week")
-    j = e.join(weeks.select("person_id", "week").distinct(), "person_id")
+    j = e.join(weeks.select("person_id", "week"), "person_id")  # one row per person and week (primary key)
     j = j.mutate(rel=j.week - j.op_week)
     j = j.filter((j.rel >= r.earliest_start_week) & (j.rel <= r.latest_start_week + r.run_weeks))
     # starts after a transfer week: s = t + 1, valid if the next transfer is >= s + run
