@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
             for report in reports:
                 by_name.setdefault(report.name, []).append(report)
             for name, paths in by_name.items():
-                if len(paths) > 3:  # one per model: show the pattern
+                if len(paths) > 10:  # one per model: show the pattern (stage reports are listed)
                     typer.echo(f"  {paths[0].parent.parent}/*/{name} ({len(paths)} files)")
                 else:
                     for path in paths:
