@@ -23,19 +23,22 @@ def _pct(x: float | None) -> float | None:
 def _table_summary(report: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for name, t in report["tables"].items():
-        lo, hi = t["rate_ci95"] or (None, None)
         rows.append(
             {
                 "table": name,
                 "rows": t["rows_in"],
                 "accepted": t["rows_accepted"],
                 "quarantined": t["rows_quarantined"],
-                "quarantined %": _pct(t["rate"]),
-                "95% CI low %": _pct(lo),
-                "95% CI high %": _pct(hi),
+                **_rate_cells(t, "quarantined %"),
             }
         )
     return pd.DataFrame(rows)
+
+
+def _rate_cells(entry: dict[str, Any], label: str) -> dict[str, Any]:
+    """A rate in percent with its 95 % Wilson interval, as report cells."""
+    lo, hi = entry["rate_ci95"] or (None, None)
+    return {label: _pct(entry["rate"]), "95% CI low %": _pct(lo), "95% CI high %": _pct(hi)}
 
 
 def _rule_table(t: dict[str, Any]) -> pd.DataFrame:
@@ -43,15 +46,12 @@ def _rule_table(t: dict[str, Any]) -> pd.DataFrame:
     for rule, r in sorted(t["rules"].items(), key=lambda kv: (-kv[1]["rows"], kv[0])):
         if r["rows"] == 0:
             continue
-        lo, hi = r["rate_ci95"]
         rows.append(
             {
                 "rule": rule,
                 "checks that": r["description"],
                 "rows": r["rows"],
-                "% of rows": _pct(r["rate"]),
-                "95% CI low %": _pct(lo),
-                "95% CI high %": _pct(hi),
+                **_rate_cells(r, "% of rows"),
                 "example rows": ", ".join(str(i) for i in r["example_rows"]),
             }
         )
@@ -62,16 +62,13 @@ def _warning_table(report: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for table, kinds in report.get("warnings", {}).items():
         for kind, w in kinds.items():
-            lo, hi = w["rate_ci95"] or (None, None)
             rows.append(
                 {
                     "table": table,
                     "kind": kind,
                     "what it is": w["description"],
                     "rows": w["rows"],
-                    "% of accepted rows": _pct(w["rate"]),
-                    "95% CI low %": _pct(lo),
-                    "95% CI high %": _pct(hi),
+                    **_rate_cells(w, "% of accepted rows"),
                 }
             )
     return pd.DataFrame(rows)
